@@ -1,0 +1,22 @@
+# Build a wheel in one stage, run it as a non-root user in the next.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY gateway gateway
+COPY schema schema
+COPY resolvers resolvers
+COPY db db
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 plangruppe
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER plangruppe
+ENV PLANGRUPPE_ENV=production \
+    PLANGRUPPE_DATA_DIR=/home/plangruppe/data
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"
+# DATABASE_URL, SMTP_* and SMS_* come from the environment.
+CMD ["plangruppe", "serve", "--host", "0.0.0.0", "--port", "8000"]

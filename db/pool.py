@@ -1,0 +1,58 @@
+"""The asyncpg pool, with every statement counted for the request that ran it."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# A plain connection or one borrowed from the pool: every query function takes either.
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+
+@dataclass
+class QueryCount:
+    """Statements sent to PostgreSQL while this counter was current."""
+
+    statements: int = 0
+
+
+_counter: contextvars.ContextVar[QueryCount | None] = contextvars.ContextVar(
+    "plangruppe_query_count", default=None
+)
+
+
+@contextmanager
+def counting() -> Iterator[QueryCount]:
+    """Count the statements run by this task and the tasks it starts."""
+    count = QueryCount()
+    token = _counter.set(count)
+    try:
+        yield count
+    finally:
+        _counter.reset(token)
+
+
+def _log_query(_record: object) -> None:
+    count = _counter.get()
+    if count is not None:
+        count.statements += 1
+
+
+async def _init_connection(conn: Conn) -> None:
+    conn.add_query_logger(_log_query)
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+    )
+    assert pool is not None
+    return pool

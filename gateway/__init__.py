@@ -1,0 +1,1 @@
+"""The gateway process: Starlette app, settings, auth, CLI, senders and workers."""

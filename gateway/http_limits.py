@@ -1,0 +1,73 @@
+"""GraphQL-over-HTTP rules as plain ASGI middleware: content types (CSRF) and body size."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY = 1024 * 1024
+JSON_TYPES = ("application/json", "application/graphql-response+json")
+
+
+class GraphQLHttpLimits:
+    """Refuse form and text bodies (415) and bodies over 1 MiB (413) before GraphQL runs."""
+
+    def __init__(self, app: ASGIApp, *, path: str = "/graphql", max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.path = path
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            await _reply(send, 415, "Send GraphQL requests as application/json.")
+            return
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await _reply(send, 413, "The request body is larger than 1 MiB.")
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_body:
+                await _reply(send, 413, "The request body is larger than 1 MiB.")
+                return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _reply(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})

@@ -1,0 +1,110 @@
+"""Settings, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+OTP_CHANNELS = ("EMAIL", "SMS", "APP")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("plangruppe")))
+    env: str = "development"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "plangruppe@localhost"
+    smtp_starttls: bool = False
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    allowed_origins: tuple[str, ...] = ()
+    otp_channels: tuple[str, ...] = OTP_CHANNELS
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        mode = get("PLANGRUPPE_ENV") or "development"
+        if mode not in ("development", "production"):
+            raise ConfigError(f"PLANGRUPPE_ENV must be development or production, not {mode!r}")
+        settings = cls(
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(get("PLANGRUPPE_DATA_DIR") or platformdirs.user_data_dir("plangruppe")),
+            env=mode,
+            smtp_host=get("SMTP_HOST"),
+            smtp_port=_port(get("SMTP_PORT"), "SMTP_PORT", 587),
+            smtp_username=get("SMTP_USERNAME"),
+            smtp_password=get("SMTP_PASSWORD"),
+            smtp_from=get("SMTP_FROM") or "plangruppe@localhost",
+            smtp_starttls=_flag(get("SMTP_STARTTLS"), "SMTP_STARTTLS"),
+            sms_gateway_url=get("SMS_GATEWAY_URL"),
+            sms_gateway_token=get("SMS_GATEWAY_TOKEN"),
+            public_url=(get("PLANGRUPPE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            allowed_origins=_list(get("PLANGRUPPE_ALLOWED_ORIGINS")),
+            otp_channels=_channels(get("PLANGRUPPE_OTP_CHANNELS")),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe in production."""
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("DATABASE_URL must start with postgresql://")
+        if not self.production:
+            return
+        if not self.smtp_host:
+            raise ConfigError("PLANGRUPPE_ENV=production needs SMTP_HOST (mail is not optional)")
+        if not self.sms_gateway_url:
+            raise ConfigError("PLANGRUPPE_ENV=production needs SMS_GATEWAY_URL")
+        if not (self.smtp_starttls or self.smtp_port == 465):
+            raise ConfigError("PLANGRUPPE_ENV=production needs mail over TLS (SMTP_STARTTLS=true)")
+
+
+def _port(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"{name} must be a port number, not {value!r}")
+    return int(value)
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None:
+        return False
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _channels(value: str | None) -> tuple[str, ...]:
+    channels = tuple(c.upper() for c in _list(value)) or OTP_CHANNELS
+    unknown = [c for c in channels if c not in OTP_CHANNELS]
+    if unknown:
+        raise ConfigError(f"PLANGRUPPE_OTP_CHANNELS: unknown channel {unknown[0]!r}")
+    return channels

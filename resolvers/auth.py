@@ -1,0 +1,581 @@
+"""Login by password and one-time code (engangskode), sessions, resets and invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import pyotp
+from graphql import GraphQLError
+
+from db import accounts, audit, outbox, persons
+from db.pool import Conn
+from resolvers import access, passwords, texts, validation
+from resolvers.context import Context, Viewer
+from resolvers.errors import (
+    bad_input,
+    code_expired,
+    forbidden,
+    invalid_credentials,
+    not_found,
+    rate_limited,
+    unauthenticated,
+)
+
+CODE_TTL = dt.timedelta(minutes=5)
+MAX_CODE_TRIES = 5
+SESSION_IDLE = dt.timedelta(minutes=30)
+SESSION_MAX = dt.timedelta(hours=12)
+RESET_TTL = dt.timedelta(minutes=30)
+INVITATION_TTL = dt.timedelta(days=7)
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_ACCOUNT_FAILURES = 10
+MAX_ADDRESS_FAILURES = 50
+TOTP_ISSUER = "plangruppe"
+
+
+@dataclass(frozen=True)
+class Challenge:
+    challenge_id: uuid.UUID
+    channel: str
+    masked_destination: str
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    expires_at: dt.datetime
+    person_id: uuid.UUID
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _code_hash(challenge_id: uuid.UUID, code: str) -> str:
+    return hmac.new(challenge_id.bytes, code.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    # pyotp's secrets come from the CSPRNG; one random secret yields one 6-digit code.
+    return str(pyotp.TOTP(pyotp.random_base32()).now())
+
+
+def _mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _mask_mobile(number: str) -> str:
+    return f"{number[:3]} *** ** {number[-3:]}"
+
+
+async def _throttle(
+    conn: Conn, now: dt.datetime, account_id: uuid.UUID | None, addr: str | None
+) -> GraphQLError | None:
+    """At most 10 failures per account and 50 per client address in any 15 minutes."""
+    by_account, by_addr = await accounts.failures_since(
+        conn, account_id=account_id, client_addr=addr, since=now - THROTTLE_WINDOW
+    )
+    for times, limit in ((by_account, MAX_ACCOUNT_FAILURES), (by_addr, MAX_ADDRESS_FAILURES)):
+        if len(times) >= limit:
+            return rate_limited((times[-limit] + THROTTLE_WINDOW - now).total_seconds())
+    return None
+
+
+async def _fail(
+    conn: Conn,
+    ctx: Context,
+    account_id: uuid.UUID | None,
+    action: str,
+    error: GraphQLError,
+    person_id: uuid.UUID | None = None,
+) -> GraphQLError:
+    now = ctx.now()
+    await accounts.record_attempt(
+        conn, account_id=account_id, client_addr=ctx.client_addr, success=False, now=now
+    )
+    await audit.record(conn, at=now, actor_id=person_id, action=action, client_addr=ctx.client_addr)
+    return error
+
+
+async def login(ctx: Context, username: str, password: str) -> Challenge:
+    """Step one: a correct password opens a challenge and sends a one-time code."""
+    if not 0 < len(username) <= 254:
+        raise bad_input("username", "username must be 1-254 characters.")
+    if not 0 < len(password) <= 1024:
+        raise bad_input("password", "password must be 1-1024 characters.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        result = await _login(conn, ctx, username.strip(), password)
+    if isinstance(result, GraphQLError):
+        raise result
+    return result
+
+
+async def _login(
+    conn: Conn, ctx: Context, username: str, password: str
+) -> Challenge | GraphQLError:
+    now = ctx.now()
+    account = await accounts.by_username(conn, username)
+    account_id = account.id if account else None
+    throttled = await _throttle(conn, now, account_id, ctx.client_addr)
+    if throttled:
+        await audit.record(
+            conn,
+            at=now,
+            actor_id=account.person_id if account else None,
+            action="login.throttled",
+            client_addr=ctx.client_addr,
+        )
+        return throttled
+    ok = await passwords.verify(account.password_hash if account else None, password)
+    if not ok or account is None:
+        return await _fail(
+            conn,
+            ctx,
+            account_id,
+            "login.password_failed",
+            invalid_credentials(),
+            account.person_id if account else None,
+        )
+    assert account.password_hash is not None
+    if passwords.needs_rehash(account.password_hash):
+        await accounts.rehash_password(conn, account.id, await passwords.hash_password(password))
+    person = await persons.by_id(conn, account.person_id)
+    assert person is not None
+    channel = _usable_channel(ctx, account, person)
+    if channel is None:
+        return forbidden("ROLE_REQUIRED", "No permitted login channel is set up for this account.")
+    challenge_id = uuid.uuid4()
+    code = None if channel == "APP" else _new_code()
+    await accounts.insert_challenge(
+        conn,
+        account_id=account.id,
+        channel=channel,
+        code_hash=_code_hash(challenge_id, code) if code else None,
+        now=now,
+        expires_at=now + CODE_TTL,
+        challenge_id=challenge_id,
+    )
+    if channel == "EMAIL":
+        assert person.email and code
+        text = texts.login_code_email(code)
+        await outbox.enqueue(
+            conn,
+            channel="EMAIL",
+            recipient=person.email,
+            subject=text.subject,
+            body=text.body,
+            now=now,
+        )
+        masked = _mask_email(person.email)
+    elif channel == "SMS":
+        assert person.mobile and code
+        text = texts.login_code_sms(code)
+        await outbox.enqueue(
+            conn, channel="SMS", recipient=person.mobile, subject="", body=text.body, now=now
+        )
+        masked = _mask_mobile(person.mobile)
+    else:
+        masked = "autentiseringsapp"
+    await audit.record(
+        conn,
+        at=now,
+        actor_id=account.person_id,
+        action="login.password_ok",
+        client_addr=ctx.client_addr,
+        detail={"channel": channel},
+    )
+    return Challenge(challenge_id, channel, masked)
+
+
+def _usable_channel(
+    ctx: Context, account: accounts.AccountRow, person: persons.PersonRow
+) -> str | None:
+    usable = {
+        "EMAIL": bool(person.email),
+        "SMS": bool(person.mobile),
+        "APP": bool(account.totp_secret),
+    }
+    allowed = ctx.settings.otp_channels
+    preferred = [
+        account.otp_channel,
+        *[c for c in ("APP", "SMS", "EMAIL") if c != account.otp_channel],
+    ]
+    return next((c for c in preferred if c in allowed and usable[c]), None)
+
+
+async def verify_login_code(ctx: Context, challenge_id: str, code: str) -> NewSession:
+    """Step two: the one-time code, used once, within five minutes, five tries at most."""
+    cid = validation.identifier("challengeId", challenge_id)
+    code = code.replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        raise bad_input("code", "The code is 6 digits.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        result = await _verify_code(conn, ctx, cid, code)
+    if isinstance(result, GraphQLError):
+        raise result
+    return result
+
+
+async def _verify_code(
+    conn: Conn, ctx: Context, cid: uuid.UUID, code: str
+) -> NewSession | GraphQLError:
+    now = ctx.now()
+    challenge = await accounts.challenge_for_update(conn, cid)
+    if challenge is None:
+        return code_expired()
+    account = await accounts.by_id(conn, challenge.account_id)
+    assert account is not None
+    if challenge.used_at or challenge.expires_at <= now or challenge.attempts >= MAX_CODE_TRIES:
+        return code_expired()
+    throttled = await _throttle(conn, now, account.id, ctx.client_addr)
+    if throttled:
+        return throttled
+    if not await _code_matches(conn, challenge, account, code, now):
+        await accounts.count_challenge_failure(conn, challenge.id)
+        return await _fail(
+            conn, ctx, account.id, "login.code_failed", invalid_credentials(), account.person_id
+        )
+    await accounts.use_challenge(conn, challenge.id, now)
+    token = secrets.token_urlsafe(32)
+    session_id = await accounts.insert_session(
+        conn,
+        account_id=account.id,
+        token_hash=token_hash(token),
+        now=now,
+        expires_at=now + SESSION_MAX,
+        client_addr=ctx.client_addr,
+    )
+    await accounts.record_attempt(
+        conn, account_id=account.id, client_addr=ctx.client_addr, success=True, now=now
+    )
+    await audit.record(
+        conn,
+        at=now,
+        actor_id=account.person_id,
+        action="login.success",
+        client_addr=ctx.client_addr,
+        detail={"channel": challenge.channel},
+    )
+    roles = await persons.global_roles(conn, [account.person_id])
+    # The rest of this request is answered as the person who just logged in.
+    ctx.viewer = Viewer(
+        account.person_id, account.id, session_id, frozenset(roles[account.person_id])
+    )
+    return NewSession(token, now + SESSION_IDLE, account.person_id)
+
+
+async def _code_matches(
+    conn: Conn,
+    challenge: accounts.ChallengeRow,
+    account: accounts.AccountRow,
+    code: str,
+    now: dt.datetime,
+) -> bool:
+    if challenge.channel != "APP":
+        assert challenge.code_hash is not None
+        return hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, code))
+    if account.totp_secret is None:
+        return False
+    counter = _totp_counter(account.totp_secret, code, now)
+    return counter is not None and await accounts.claim_totp_counter(conn, account.id, counter)
+
+
+def _totp_counter(secret: str, code: str, now: dt.datetime) -> int | None:
+    """The time step (within one step of now) whose code this is; None when none matches."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return int(step)
+    return None
+
+
+def _require_session(ctx: Context) -> Viewer:
+    if ctx.viewer is None or ctx.viewer.session_id is None or ctx.viewer.account_id is None:
+        raise unauthenticated()
+    return ctx.viewer
+
+
+async def logout(ctx: Context) -> bool:
+    """End this session on the server."""
+    viewer = _require_session(ctx)
+    assert viewer.session_id is not None
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await accounts.revoke_session(conn, viewer.session_id, ctx.now())
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=viewer.person_id,
+            action="logout",
+            client_addr=ctx.client_addr,
+        )
+    return True
+
+
+async def _notify_change(
+    conn: Conn, person: persons.PersonRow, what: str, now: dt.datetime
+) -> None:
+    if person.email:
+        text = texts.change_notice(what)
+        await outbox.enqueue(
+            conn,
+            channel="EMAIL",
+            recipient=person.email,
+            subject=text.subject,
+            body=text.body,
+            now=now,
+        )
+
+
+async def change_password(ctx: Context, current_password: str, new_password: str) -> bool:
+    """A new password ends every other session and sends a change notice."""
+    viewer = _require_session(ctx)
+    assert viewer.account_id is not None
+    if len(current_password) > 1024:
+        raise bad_input("currentPassword", "currentPassword is too long.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        result = await _change_password(conn, ctx, viewer, current_password, new_password)
+    if isinstance(result, GraphQLError):
+        raise result
+    return True
+
+
+async def _change_password(
+    conn: Conn, ctx: Context, viewer: Viewer, current: str, new: str
+) -> GraphQLError | None:
+    now = ctx.now()
+    assert viewer.account_id is not None
+    account = await accounts.by_id(conn, viewer.account_id)
+    person = await persons.by_id(conn, viewer.person_id)
+    assert account is not None and person is not None
+    throttled = await _throttle(conn, now, account.id, ctx.client_addr)
+    if throttled:
+        return throttled
+    if not await passwords.verify(account.password_hash, current):
+        return await _fail(
+            conn, ctx, account.id, "password.change_failed", invalid_credentials(), person.id
+        )
+    passwords.require_strong(
+        new, username=account.username, names=(person.first_name, person.last_name)
+    )
+    await accounts.set_password(conn, account.id, await passwords.hash_password(new), now)
+    await accounts.revoke_sessions(conn, account.id, now, keep=viewer.session_id)
+    await _notify_change(conn, person, "PASSWORD", now)
+    await audit.record(
+        conn, at=now, actor_id=person.id, action="password.changed", client_addr=ctx.client_addr
+    )
+    return None
+
+
+async def request_password_reset(ctx: Context, username_or_email: str) -> bool:
+    """Send a reset link when the account exists; the answer is the same either way."""
+    value = username_or_email.strip()
+    if not 0 < len(value) <= 254:
+        raise bad_input("usernameOrEmail", "usernameOrEmail must be 1-254 characters.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        account = await accounts.by_username_or_email(conn, value)
+        person = await persons.by_id(conn, account.person_id) if account else None
+        if account and person and person.email:
+            link = await _issue_token(conn, ctx, account.id, "RESET", RESET_TTL, "reset-password")
+            text = texts.password_reset(link)
+            await outbox.enqueue(
+                conn,
+                channel="EMAIL",
+                recipient=person.email,
+                subject=text.subject,
+                body=text.body,
+                now=now,
+            )
+        await audit.record(
+            conn,
+            at=now,
+            actor_id=person.id if person else None,
+            action="password.reset_requested",
+            client_addr=ctx.client_addr,
+        )
+    return True
+
+
+async def _issue_token(
+    conn: Conn,
+    ctx: Context,
+    account_id: uuid.UUID,
+    kind: str,
+    ttl: dt.timedelta,
+    page: str,
+) -> str:
+    token = secrets.token_urlsafe(32)
+    now = ctx.now()
+    await accounts.insert_token(
+        conn,
+        account_id=account_id,
+        kind=kind,
+        token_hash=token_hash(token),
+        now=now,
+        expires_at=now + ttl,
+    )
+    return f"{ctx.settings.public_url}/{page}?token={token}"
+
+
+async def reset_password(ctx: Context, token: str, new_password: str) -> bool:
+    """Set a password from a reset or invitation link; the link works once."""
+    if not 0 < len(token) <= 256:
+        raise bad_input("token", "token is malformed.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await accounts.token_for_update(conn, token_hash(token))
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise code_expired("The link is invalid, expired or already used.")
+        account = await accounts.by_id(conn, row.account_id)
+        assert account is not None
+        person = await persons.by_id(conn, account.person_id)
+        assert person is not None
+        passwords.require_strong(
+            new_password, username=account.username, names=(person.first_name, person.last_name)
+        )
+        await accounts.set_password(
+            conn, account.id, await passwords.hash_password(new_password), now
+        )
+        await accounts.use_token(conn, row.id, now)
+        await accounts.revoke_sessions(conn, account.id, now)
+        if row.kind == "RESET":
+            await _notify_change(conn, person, "PASSWORD", now)
+        await audit.record(
+            conn,
+            at=now,
+            actor_id=person.id,
+            action=f"password.set_by_{row.kind.lower()}",
+            client_addr=ctx.client_addr,
+        )
+    return True
+
+
+async def setup_authenticator_app(ctx: Context) -> str:
+    """A new secret for an authenticator app, active once confirmed with a code."""
+    viewer = _require_session(ctx)
+    assert viewer.account_id is not None
+    if "APP" not in ctx.settings.otp_channels:
+        raise forbidden("ROLE_REQUIRED", "Authenticator apps are not enabled here.")
+    secret = pyotp.random_base32()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        account = await accounts.by_id(conn, viewer.account_id)
+        assert account is not None
+        await accounts.set_pending_totp(conn, account.id, secret)
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=viewer.person_id,
+            action="totp.setup",
+            client_addr=ctx.client_addr,
+        )
+    return str(pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name=TOTP_ISSUER))
+
+
+async def confirm_authenticator_app(ctx: Context, code: str) -> bool:
+    """Confirm the app with its first code; from now on login codes come from the app."""
+    viewer = _require_session(ctx)
+    assert viewer.account_id is not None
+    code = code.replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        raise bad_input("code", "The code is 6 digits.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        account = await accounts.by_id(conn, viewer.account_id)
+        person = await persons.by_id(conn, viewer.person_id)
+        assert account is not None and person is not None
+        if account.totp_pending_secret is None:
+            raise code_expired("Start the authenticator set-up first.")
+        counter = _totp_counter(account.totp_pending_secret, code, now)
+        if counter is None:
+            error = await _fail(
+                conn, ctx, account.id, "totp.confirm_failed", invalid_credentials(), person.id
+            )
+        else:
+            error = None
+            await accounts.activate_totp(conn, account.id, counter)
+            await _notify_change(conn, person, "OTP_CHANNEL", now)
+            await audit.record(
+                conn,
+                at=now,
+                actor_id=person.id,
+                action="totp.confirmed",
+                client_addr=ctx.client_addr,
+            )
+    if error:
+        raise error
+    return True
+
+
+async def create_account(ctx: Context, person_id: str, username: str, otp_channel: str) -> bool:
+    """Create an account for a person and send an invitation with a set-password link."""
+    viewer = ctx.viewer
+    if viewer is None:
+        raise unauthenticated()
+    pid = validation.identifier("personId", person_id)
+    name = validation.username("username", username)
+    if otp_channel not in ctx.settings.otp_channels:
+        raise bad_input("otpChannel", f"{otp_channel} is not an enabled login channel.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        denial = access.account_admin_denial(viewer.global_roles, is_coordinator=False)
+        if denial:
+            raise forbidden(denial)
+        person = await persons.by_id(conn, pid)
+        if person is None:
+            raise not_found("person")
+        if await accounts.by_person(conn, pid):
+            raise bad_input("personId", "This person already has an account.")
+        if await accounts.by_username(conn, name):
+            raise bad_input("username", "This username is taken.")
+        if not person.email:
+            raise bad_input("personId", "The person needs an e-mail address for the invitation.")
+        if otp_channel == "SMS" and not person.mobile:
+            raise bad_input("otpChannel", "SMS codes need a mobile number on the person.")
+        account = await accounts.insert(
+            conn, person_id=pid, username=name, otp_channel=otp_channel, password_hash=None, now=now
+        )
+        link = await _issue_token(
+            conn, ctx, account.id, "INVITATION", INVITATION_TTL, "set-password"
+        )
+        text = texts.invitation(link, name)
+        await outbox.enqueue(
+            conn,
+            channel="EMAIL",
+            recipient=person.email,
+            subject=text.subject,
+            body=text.body,
+            now=now,
+        )
+        await audit.record(
+            conn,
+            at=now,
+            actor_id=viewer.person_id,
+            action="account.created",
+            target=str(pid),
+            client_addr=ctx.client_addr,
+            detail={"username": name, "otpChannel": otp_channel},
+        )
+    return True
+
+
+async def viewer_for_token(conn: Conn, token: str, now: dt.datetime) -> Viewer | None:
+    """The viewer behind a bearer token; touching the session keeps it alive."""
+    if not 20 <= len(token) <= 256:
+        return None
+    session = await accounts.live_session(conn, token_hash(token), now, SESSION_IDLE)
+    if session is None:
+        return None
+    roles = await persons.global_roles(conn, [session.person_id])
+    return Viewer(
+        person_id=session.person_id,
+        account_id=session.account_id,
+        session_id=session.id,
+        global_roles=frozenset(roles[session.person_id]),
+    )

@@ -1,0 +1,73 @@
+"""Errors with the contract's codes (API.md, "Error codes")."""
+
+from __future__ import annotations
+
+import math
+
+from graphql import GraphQLError
+
+CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "WEAK_PASSWORD",
+        "INVALID_CREDENTIALS",
+        "CODE_EXPIRED",
+        "RATE_LIMITED",
+        "DUPLICATE_PERSON",
+        "QUERY_TOO_COMPLEX",
+        "INTERNAL",
+    }
+)
+
+
+def app_error(code: str, message: str, **extensions: object) -> GraphQLError:
+    assert code in CODES, code
+    return GraphQLError(message, extensions={"code": code, **extensions})
+
+
+def unauthenticated() -> GraphQLError:
+    return app_error("UNAUTHENTICATED", "You must be logged in.")
+
+
+def forbidden(reason: str, message: str | None = None) -> GraphQLError:
+    return app_error("FORBIDDEN", message or _REASONS[reason], reason=reason)
+
+
+def not_found(what: str = "object") -> GraphQLError:
+    return app_error("NOT_FOUND", f"No such {what}.")
+
+
+def bad_input(field: str, message: str) -> GraphQLError:
+    return app_error("BAD_USER_INPUT", message, field=field)
+
+
+def invalid_credentials() -> GraphQLError:
+    return app_error("INVALID_CREDENTIALS", "Wrong username, password or code.")
+
+
+def code_expired(
+    message: str = "The code has expired or was already used. Log in again.",
+) -> GraphQLError:
+    return app_error("CODE_EXPIRED", message)
+
+
+def rate_limited(retry_after: float) -> GraphQLError:
+    seconds = max(1, math.ceil(retry_after))
+    return app_error(
+        "RATE_LIMITED",
+        f"Too many attempts. Try again in {seconds} seconds.",
+        retryAfterSeconds=seconds,
+    )
+
+
+_REASONS = {
+    "NOT_PARTICIPANT": "You do not take part in this plan.",
+    "NO_GRANT": "The consent does not give you access to this.",
+    "CONSENT_EXPIRED": "Your consent in this plan has expired or was revoked.",
+    "PLAN_ENDED": "The plan has ended and is read-only.",
+    "FIELD_HIDDEN": "The person has hidden this field from you.",
+    "ROLE_REQUIRED": "Your role does not allow this.",
+}

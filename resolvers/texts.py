@@ -1,0 +1,59 @@
+"""User-facing notification texts, in Norwegian bokmål. They never carry plan content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Text:
+    subject: str
+    body: str
+
+
+def login_code_email(code: str) -> Text:
+    return Text(
+        "Engangskode for innlogging i plangruppe",
+        f"Hei!\n\nEngangskoden din er {code}.\n\n"
+        "Koden gjelder i fem minutter og kan bare brukes én gang. "
+        "Har du ikke prøvd å logge inn, kan du se bort fra denne e-posten, "
+        "men vi anbefaler at du bytter passord.\n\nHilsen plangruppe",
+    )
+
+
+def login_code_sms(code: str) -> Text:
+    return Text("", f"Engangskode for plangruppe: {code}. Koden gjelder i fem minutter.")
+
+
+def password_reset(link: str) -> Text:
+    return Text(
+        "Tilbakestill passordet ditt i plangruppe",
+        "Hei!\n\nNoen (forhåpentligvis du) har bedt om å få tilbakestille passordet ditt. "
+        "Lenken gjelder i 30 minutter og kan brukes én gang:\n\n"
+        f"{link}\n\nHar du ikke bedt om dette, kan du se bort fra e-posten.\n\nHilsen plangruppe",
+    )
+
+
+def invitation(link: str, username: str) -> Text:
+    return Text(
+        "Du er invitert til plangruppe",
+        f"Hei!\n\nDet er opprettet en bruker til deg i plangruppe med brukernavnet {username}. "
+        "Velg passord med lenken under. Lenken gjelder i sju dager og kan brukes én gang:\n\n"
+        f"{link}\n\nHilsen plangruppe",
+    )
+
+
+_CHANGES = {
+    "PASSWORD": "passordet ditt",
+    "EMAIL": "e-postadressen din",
+    "MOBILE": "mobilnummeret ditt",
+    "OTP_CHANNEL": "måten du får engangskoder på",
+}
+
+
+def change_notice(what: str) -> Text:
+    return Text(
+        "Endring på brukeren din i plangruppe",
+        f"Hei!\n\nDet er gjort en endring av {_CHANGES[what]} i plangruppe. "
+        "Var det ikke deg, ta kontakt med kommunen din straks.\n\nHilsen plangruppe",
+    )

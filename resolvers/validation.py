@@ -1,0 +1,80 @@
+"""Argument checks shared by every resolver; each failure names the field at fault."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from resolvers.errors import bad_input
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+def text(field: str, value: str | None, *, max_length: int, required: bool = False) -> str | None:
+    """Trim a text argument; None for blank optional text."""
+    if value is None:
+        if required:
+            raise bad_input(field, f"{field} is required.")
+        return None
+    value = value.strip()
+    if not value:
+        if required:
+            raise bad_input(field, f"{field} must not be empty.")
+        return None
+    if len(value) > max_length:
+        raise bad_input(field, f"{field} must be at most {max_length} characters.")
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise bad_input(field, f"{field} contains control characters.")
+    return value
+
+
+def required_text(field: str, value: str | None, *, max_length: int) -> str:
+    result = text(field, value, max_length=max_length, required=True)
+    assert result is not None
+    return result
+
+
+def identifier(field: str, value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise bad_input(field, f"{field} is not a valid id.") from None
+
+
+def username(field: str, value: str) -> str:
+    value = value.strip()
+    if not _USERNAME.match(value):
+        raise bad_input(
+            field,
+            "A username is 3-64 characters: letters a-z, digits and . _ @ -, "
+            "starting with a letter or digit.",
+        )
+    return value
+
+
+def email(field: str, value: str | None) -> str | None:
+    value = text(field, value, max_length=254)
+    if value is not None and not _EMAIL.match(value):
+        raise bad_input(field, f"{field} is not a valid e-mail address.")
+    return value
+
+
+def mobile(field: str, value: str | None) -> str | None:
+    """A Norwegian mobile (8 digits, +47 optional) or any E.164 number, stored as E.164."""
+    value = text(field, value, max_length=32)
+    if value is None:
+        return None
+    compact = re.sub(r"[\s-]", "", value)
+    if compact.startswith("0047"):
+        compact = "+47" + compact[4:]
+    if re.fullmatch(r"\d{8}", compact):
+        compact = "+47" + compact
+    if compact.startswith("+47") and not re.fullmatch(r"\+47\d{8}", compact):
+        raise bad_input(field, f"{field}: a Norwegian number is +47 and 8 digits.")
+    if not _E164.match(compact):
+        raise bad_input(field, f"{field} must be +47 and 8 digits, or an E.164 number.")
+    return compact

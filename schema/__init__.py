@@ -1,0 +1,62 @@
+"""The GraphQL schema: types, enums, inputs and the Schema object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.extensions import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    AuthMutationAlone,
+    ErrorCodes,
+)
+from schema.mutation import Mutation
+from schema.query import Query
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors are answers, not incidents; ErrorCodes logs the unexpected ones."""
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    """The schema with its limits; production also hides introspection and suggestions."""
+    # Factories, not instances: every request gets fresh extension objects.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        AuthMutationAlone,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return _Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+def print_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,99 @@
+"""The contract's enums (API.md)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="A participant's role in one plan.")
+class Role(Enum):
+    OWNER = "OWNER"
+    COORDINATOR = "COORDINATOR"
+    SERVICE_PROVIDER = "SERVICE_PROVIDER"
+    RELATIVE = "RELATIVE"
+    GUARDIAN = "GUARDIAN"
+
+
+@strawberry.enum(description="A grant on one plan section.")
+class Access(Enum):
+    NONE = "NONE"
+    READ = "READ"
+    WRITE = "WRITE"
+
+
+@strawberry.enum(description="The sections of a plan that the consent grants access to.")
+class Section(Enum):
+    PARTICIPANTS = "PARTICIPANTS"
+    GOALS = "GOALS"
+    ACTIVITIES = "ACTIVITIES"
+    MESSAGES = "MESSAGES"
+    CALENDAR = "CALENDAR"
+    DOCUMENTS = "DOCUMENTS"
+
+
+@strawberry.enum(description="Who may see a person's contact field.")
+class Visibility(Enum):
+    PRIVATE = "PRIVATE"
+    PLAN = "PLAN"
+    ALL = "ALL"
+
+
+@strawberry.enum(description="A person's contact fields whose visibility the person sets.")
+class PersonField(Enum):
+    BIRTH_DATE = "BIRTH_DATE"
+    WORKPLACE = "WORKPLACE"
+    EMAIL = "EMAIL"
+    MOBILE = "MOBILE"
+    PHONE = "PHONE"
+    FAX = "FAX"
+    ADDRESS = "ADDRESS"
+
+
+@strawberry.enum(description="How one-time login codes (engangskoder) reach the person.")
+class OtpChannel(Enum):
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    APP = "APP"
+
+
+@strawberry.enum
+class PlanStatus(Enum):
+    ACTIVE = "ACTIVE"
+    ENDED = "ENDED"
+
+
+@strawberry.enum(
+    description="IP: individuell plan; IOP: individuell opplæringsplan; "
+    "IUP: individuell utviklingsplan; STAFETTLOGG: stafettlogg."
+)
+class PlanType(Enum):
+    IP = "IP"
+    IOP = "IOP"
+    IUP = "IUP"
+    STAFETTLOGG = "STAFETTLOGG"
+
+
+@strawberry.enum(description="Who gave the consent: the owner, a parent (owner under 16), a verge.")
+class ConsentGiver(Enum):
+    SELF = "SELF"
+    PARENT = "PARENT"
+    GUARDIAN = "GUARDIAN"
+
+
+@strawberry.enum(description="Municipality-wide roles, outside any plan.")
+class GlobalRole(Enum):
+    SYSTEM_ADMIN = "SYSTEM_ADMIN"
+    LOCAL_ADMIN = "LOCAL_ADMIN"
+    COORDINATING_UNIT = "COORDINATING_UNIT"
+    REPORTER = "REPORTER"
+
+
+@strawberry.enum
+class NotificationEvent(Enum):
+    MESSAGE_TO_ME = "MESSAGE_TO_ME"
+    GOAL_OR_ACTIVITY = "GOAL_OR_ACTIVITY"
+    COMMENT = "COMMENT"
+    CALENDAR_ENTRY = "CALENDAR_ENTRY"
+    PARTICIPANT_ADDED = "PARTICIPANT_ADDED"

