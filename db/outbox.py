@@ -67,7 +67,7 @@ async def mark_failed(
 ) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4,"
-        " failed_at = CASE WHEN attempts + 1 >= $5 THEN $2 END WHERE id = $1",
+        " failed_at = CASE WHEN attempts + 1 >= $5 THEN $2::timestamptz END WHERE id = $1",
         outbox_id,
         now,
         error[:500],

@@ -59,7 +59,19 @@ async def by_id(conn: Conn, person_id: uuid.UUID) -> PersonRow | None:
     return (await by_ids(conn, [person_id])).get(person_id)
 
 
+def _with_search_keys(values: dict[str, object]) -> dict[str, object]:
+    """Names are searched by prefix, case-insensitively, folded in Python so that æ/ø/å
+    behave the same whatever the database's locale."""
+    values = dict(values)
+    if isinstance(values.get("first_name"), str):
+        values["search_first"] = str(values["first_name"]).strip().lower()
+    if isinstance(values.get("last_name"), str):
+        values["search_last"] = str(values["last_name"]).strip().lower()
+    return values
+
+
 async def insert(conn: Conn, values: dict[str, object]) -> PersonRow:
+    values = _with_search_keys(values)
     columns = list(values)
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     record = await conn.fetchrow(
@@ -71,6 +83,7 @@ async def insert(conn: Conn, values: dict[str, object]) -> PersonRow:
 
 
 async def update(conn: Conn, person_id: uuid.UUID, values: dict[str, object]) -> PersonRow:
+    values = _with_search_keys(values)
     assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=2))
     record = await conn.fetchrow(
         f"UPDATE persons SET {assignments} WHERE id = $1 RETURNING {_COLUMNS}",
@@ -97,4 +110,65 @@ async def set_global_roles(conn: Conn, person_id: uuid.UUID, roles: Sequence[str
     await conn.executemany(
         "INSERT INTO person_global_roles (person_id, role) VALUES ($1, $2)",
         [(person_id, role) for role in sorted(set(roles))],
+    )
+
+
+async def search(
+    conn: Conn,
+    *,
+    first_prefix: str | None,
+    last_prefix: str | None,
+    birth_date: dt.date | None,
+    limit: int,
+) -> list[PersonRow]:
+    """Persons by name prefixes (LIKE patterns from db.plans.like_prefix) and birth date."""
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM persons"
+        " WHERE ($1::text IS NULL OR search_first LIKE $1 ESCAPE '\\')"
+        " AND ($2::text IS NULL OR search_last LIKE $2 ESCAPE '\\')"
+        " AND ($3::date IS NULL OR birth_date = $3)"
+        " ORDER BY search_last, search_first, id LIMIT $4",
+        first_prefix,
+        last_prefix,
+        birth_date,
+        limit,
+    )
+    return [_row(r) for r in records]
+
+
+async def find_same(
+    conn: Conn, first_name: str, last_name: str, birth_date: dt.date
+) -> uuid.UUID | None:
+    """A person with the same names (trimmed, case-insensitive) and birth date."""
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM persons WHERE search_first = $1 AND search_last = $2 AND birth_date = $3"
+        " ORDER BY created_at LIMIT 1",
+        first_name.strip().lower(),
+        last_name.strip().lower(),
+        birth_date,
+    )
+    return found
+
+
+async def visibilities(
+    conn: Conn, person_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, str]]:
+    records = await conn.fetch(
+        "SELECT person_id, field, visibility FROM person_field_visibility"
+        " WHERE person_id = ANY($1)",
+        list(person_ids),
+    )
+    found: dict[uuid.UUID, dict[str, str]] = {p: {} for p in person_ids}
+    for r in records:
+        found[r["person_id"]][r["field"]] = r["visibility"]
+    return found
+
+
+async def set_visibility(conn: Conn, person_id: uuid.UUID, field: str, visibility: str) -> None:
+    await conn.execute(
+        "INSERT INTO person_field_visibility (person_id, field, visibility) VALUES ($1, $2, $3)"
+        " ON CONFLICT (person_id, field) DO UPDATE SET visibility = EXCLUDED.visibility",
+        person_id,
+        field,
+        visibility,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 import asyncpg
+from asyncpg.connection import LoggedQuery
 from asyncpg.pool import PoolConnectionProxy
 
 # A plain connection or one borrowed from the pool: every query function takes either.
@@ -39,15 +40,22 @@ def counting() -> Iterator[QueryCount]:
         _counter.reset(token)
 
 
-def _log_query(_record: object) -> None:
+def _log_query(record: LoggedQuery) -> None:
     count = _counter.get()
-    if count is not None:
+    if count is not None and record.query not in _HOUSEKEEPING:
         count.statements += 1
 
 
+# The pool's own statements (the reset sent when a connection goes back to the pool) are
+# not the request's: counting them would count acquires, not round trips of the request.
+_HOUSEKEEPING: set[str] = set()
+
+
 async def _init_connection(conn: Conn) -> None:
-    conn.add_query_logger(_log_query)
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # Added after the codec set-up, so a connection opened mid-request does not count it.
+    _HOUSEKEEPING.add(conn.get_reset_query())
+    conn.add_query_logger(_log_query)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:

@@ -1,15 +1,18 @@
-"""The Starlette application: /graphql over HTTP and WebSocket, /health, workers."""
+"""The Starlette application: /graphql over HTTP and WebSocket, document downloads, /health,
+and the process's workers (outbox, LISTEN bus)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
 import strawberry
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -17,26 +20,69 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
+from db import idempotency
+from db.bus import MessageBus
 from db.pool import create_pool
 from gateway.http_limits import GraphQLHttpLimits
 from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
 from gateway.settings import Settings
-from resolvers import auth
+from resolvers import auth, content
 from resolvers.context import Clock, Context, Viewer, utc_now
 from resolvers.loaders import Loaders
 from schema import build_schema
 
 log = logging.getLogger("plangruppe")
 
+MAX_IDEMPOTENCY_KEY = 255
 
-def _bearer(value: str | None) -> str | None:
-    if value and value[:7].lower() == "bearer ":
+
+def _bearer(value: object) -> str | None:
+    if isinstance(value, str) and value[:7].lower() == "bearer ":
         return value[7:].strip() or None
     return None
+
+
+class GatewayState:
+    """What one gateway process shares between requests."""
+
+    def __init__(
+        self, settings: Settings, pool: asyncpg.Pool, clock: Clock, bus: MessageBus | None
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.clock = clock
+        self.bus = bus
+
+    async def viewer_for_token(self, token: str) -> Viewer | None:
+        async with self.pool.acquire() as conn:
+            return await auth.viewer_for_token(conn, token, self.clock())
+
+    def context(
+        self,
+        viewer: Viewer | None,
+        token: str | None,
+        client: str | None,
+        request: object,
+        response: object = None,
+    ) -> Context:
+        return Context(
+            pool=self.pool,
+            settings=self.settings,
+            clock=self.clock,
+            viewer=viewer,
+            client_addr=client,
+            loaders=Loaders(self.pool, viewer.person_id if viewer else None),
+            request=request,
+            response=response,
+            bus=self.bus,
+            token=token,
+        )
 
 
 class GatewayView(GraphQL[Context, None]):
@@ -48,7 +94,7 @@ class GatewayView(GraphQL[Context, None]):
             graphql_ide=None if settings.production else "graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_origins,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,
         )
         self._state: GatewayState | None = None
 
@@ -61,30 +107,74 @@ class GatewayView(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as exc:
-            response = _http_error(exc)
+        request = Request(scope, receive)
+        key = request.headers.get("idempotency-key")
+        if key is not None and request.method == "POST":
+            response = await self._idempotent(request, key)
+        else:
+            response = await self._answer(request)
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        try:
+            return await self.run(request)
+        except HTTPException as exc:
+            return _http_error(exc)
+
+    async def _idempotent(self, request: Request, key: str) -> Response:
+        """A retry with the same Idempotency-Key returns the first result, creating nothing."""
+        if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+            return _plain(400, "Idempotency-Key must be 1-255 characters.")
+        token = _bearer(request.headers.get("authorization"))
+        viewer = await self.state.viewer_for_token(token) if token else None
+        if viewer is None:
+            return await self._answer(request)
+        digest = hashlib.sha256(await request.body()).hexdigest()
+        async with self.state.pool.acquire() as conn:
+            claim = await idempotency.claim(conn, viewer.person_id, key, digest, self.state.clock())
+        if claim.outcome == "replay":
+            assert claim.response is not None
+            return Response(
+                claim.response,
+                media_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        if claim.outcome == "mismatch":
+            return _plain(422, "This Idempotency-Key was used for a different request.")
+        if claim.outcome == "pending":
+            return _plain(409, "A request with this Idempotency-Key is still running.")
+        response = await self._answer(request)
+        async with self.state.pool.acquire() as conn:
+            if response.status_code == 200:
+                await idempotency.store(conn, viewer.person_id, key, bytes(response.body).decode())
+            else:
+                await idempotency.release(conn, viewer.person_id, key)
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        state = self.state
-        viewer = None
         token = _bearer(request.headers.get("authorization"))
-        if token:
-            viewer = await state.viewer_for_token(token)
-        return Context(
-            pool=state.pool,
-            settings=state.settings,
-            clock=state.clock,
-            viewer=viewer,
-            client_addr=request.client.host if request.client else None,
-            loaders=Loaders(state.pool),
-            request=request,
-            response=response,
-        )
+        viewer = await self.state.viewer_for_token(token) if token else None
+        client = request.client.host if request.client else None
+        return self.state.context(viewer, token, client, request, response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """The session token comes in connection_init; a bad one closes the socket (4403)."""
+        params = context.connection_params or {}
+        token = _bearer(params.get("authorization") or params.get("Authorization"))
+        viewer = await self.state.viewer_for_token(token) if token else None
+        if viewer is None:
+            raise ConnectionRejectionError()
+        context.viewer = viewer
+        context.token = token
+        context.loaders = Loaders(context.pool, viewer.person_id)
+        acknowledged: UnsetType = UNSET
+        return acknowledged
+
+
+def _plain(status: int, message: str) -> Response:
+    return PlainTextResponse(message, status_code=status)
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -93,36 +183,36 @@ def _http_error(exc: HTTPException) -> Response:
     return PlainTextResponse(exc.reason, status_code=exc.status_code)
 
 
-class GatewayState:
-    """What one gateway process shares between requests."""
-
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, clock: Clock) -> None:
-        self.settings = settings
-        self.pool = pool
-        self.clock = clock
-
-    async def viewer_for_token(self, token: str) -> Viewer | None:
-        async with self.pool.acquire() as conn:
-            return await auth.viewer_for_token(conn, token, self.clock())
+_STATUS_OF_CODE = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BAD_USER_INPUT": 400,
+}
 
 
 def create_app(
     settings: Settings,
     *,
     pool: asyncpg.Pool | None = None,
+    dsn: str | None = None,
     clock: Clock = utc_now,
     senders: Mapping[str, Sender] | None = None,
     run_workers: bool = True,
 ) -> Starlette:
     """The gateway app. Without a pool it opens one on settings.database_url at start-up."""
     view = GatewayView(build_schema(production=settings.production), settings)
+    database = dsn or settings.database_url
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own_pool = pool is None
-        assert settings.database_url or not own_pool, "no database"
-        active = pool or await create_pool(settings.database_url or "")
-        view._state = GatewayState(settings, active, clock)
+        assert database or not own_pool, "no database"
+        active = pool or await create_pool(database or "")
+        bus = MessageBus(database, active) if database else None
+        if bus:
+            await bus.start()
+        view._state = GatewayState(settings, active, clock, bus)
         tasks = []
         if run_workers:
             worker = OutboxWorker(active, senders or senders_from_settings(settings), clock)
@@ -135,6 +225,8 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if bus:
+                await bus.stop()
             view._state = None
             if own_pool:
                 await active.close()
@@ -149,10 +241,38 @@ def create_app(
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def download(request: Request) -> Response:
+        """GET downloadUrl with the bearer token: the same access check as Plan.documents."""
+        state = view.state
+        token = _bearer(request.headers.get("authorization"))
+        viewer = await state.viewer_for_token(token) if token else None
+        if viewer is None:
+            return _plain(401, "Log in first.")
+        client = request.client.host if request.client else None
+        ctx = state.context(viewer, token, client, request)
+        try:
+            row, data = await content.readable_document(
+                ctx, request.path_params["plan_id"], request.path_params["document_id"]
+            )
+        except GraphQLError as exc:
+            code = str((exc.extensions or {}).get("code"))
+            return _plain(_STATUS_OF_CODE.get(code, 400), exc.message)
+        ascii_name = row.name.encode("ascii", "replace").decode().replace('"', "")
+        return Response(
+            data,
+            media_type=row.content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{ascii_name}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
     app = Starlette(
         routes=[
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
+            Route("/plans/{plan_id}/documents/{document_id}", download, methods=["GET"]),
             Route("/health", health),
         ],
         lifespan=lifespan,

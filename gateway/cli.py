@@ -9,8 +9,6 @@ import logging
 import os
 import sys
 
-import asyncpg
-
 from gateway.settings import ConfigError, Settings
 
 log = logging.getLogger("plangruppe")
@@ -151,12 +149,14 @@ async def _insert_admin(
     channel: str,
 ) -> None:
     from db import accounts, audit, persons
+    from db.pool import create_pool
     from resolvers import passwords
     from resolvers.context import utc_now
 
-    conn = await asyncpg.connect(dsn)
+    # The pool's connection set-up (the jsonb codec audit.record needs), not a bare connect.
+    pool = await create_pool(dsn, max_size=1)
     try:
-        async with conn.transaction():
+        async with pool.acquire() as conn, conn.transaction():
             if await accounts.by_username(conn, username):
                 raise ConfigError(f"the username {username} is taken")
             person = await persons.insert(
@@ -179,7 +179,7 @@ async def _insert_admin(
                 target=str(person.id),
             )
     finally:
-        await conn.close()
+        await pool.close()
 
 
 def _send_notifications(settings: Settings, args: argparse.Namespace) -> int:

@@ -7,11 +7,17 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 1024 * 1024
+# A 20 MiB document plus the multipart envelope and the operation.
+MAX_UPLOAD_BODY = 20 * 1024 * 1024 + 64 * 1024
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 
 
 class GraphQLHttpLimits:
-    """Refuse form and text bodies (415) and bodies over 1 MiB (413) before GraphQL runs."""
+    """Refuse form and text bodies (415) and bodies over 1 MiB (413) before GraphQL runs.
+
+    The one exception is a document upload (GraphQL multipart request): multipart/form-data
+    up to 20 MiB, and only with an Authorization header. A bearer token is never sent by a
+    browser on its own, so a cross-site form cannot make such a request (CSRF)."""
 
     def __init__(self, app: ASGIApp, *, path: str = "/graphql", max_body: int = MAX_BODY) -> None:
         self.app = app
@@ -24,12 +30,16 @@ class GraphQLHttpLimits:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in JSON_TYPES:
+        limit = self.max_body
+        if content_type == "multipart/form-data" and "authorization" in headers:
+            limit = MAX_UPLOAD_BODY
+        elif content_type not in JSON_TYPES:
             await _reply(send, 415, "Send GraphQL requests as application/json.")
             return
+        too_large = f"The request body is larger than {limit // (1024 * 1024)} MiB."
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _reply(send, 413, "The request body is larger than 1 MiB.")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _reply(send, 413, too_large)
             return
         body = bytearray()
         more = True
@@ -39,8 +49,8 @@ class GraphQLHttpLimits:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.max_body:
-                await _reply(send, 413, "The request body is larger than 1 MiB.")
+            if len(body) > limit:
+                await _reply(send, 413, too_large)
                 return
         await self.app(scope, _replay(bytes(body), receive), send)
 

@@ -1,13 +1,23 @@
 """The access rules, as pure functions over plain data. Every resolver asks here.
 
-A rule returns ``None`` when the viewer may go ahead, or the reason it may not
-(one of ``NOT_PARTICIPANT``, ``NO_GRANT``, ``CONSENT_EXPIRED``, ``PLAN_ENDED``,
-``FIELD_HIDDEN``, ``ROLE_REQUIRED``).
+Two independent rules decide every field (DESIGN.md, "The access model"):
+
+1. Consent-specified access inside a plan (samtykke): ``section_denial``, ``write_denial``,
+   ``effective_grant``, ``message_visible``.
+2. Cross-plan field visibility of a person: ``person_field_denial``.
+
+A rule returns ``None`` when the viewer may go ahead, or the reason it may not: one of
+``NOT_PARTICIPANT``, ``NO_GRANT``, ``CONSENT_EXPIRED``, ``PLAN_ENDED``, ``FIELD_HIDDEN``,
+``ROLE_REQUIRED``. Rules take today's date as an argument; nothing here reads a clock or
+a database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Set
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field, replace
 
 Denial = str | None
 
@@ -16,11 +26,280 @@ LOCAL_ADMIN = "LOCAL_ADMIN"
 COORDINATING_UNIT = "COORDINATING_UNIT"
 REPORTER = "REPORTER"
 
+OWNER = "OWNER"
+COORDINATOR = "COORDINATOR"
+GUARDIAN = "GUARDIAN"
+
+NONE, READ, WRITE = "NONE", "READ", "WRITE"
+_LEVEL = {NONE: 0, READ: 1, WRITE: 2}
+
+SECTIONS = ("participants", "goals", "activities", "messages", "calendar", "documents")
+PERSON_FIELDS = ("BIRTH_DATE", "WORKPLACE", "EMAIL", "MOBILE", "PHONE", "FAX", "ADDRESS")
+DEFAULT_VISIBILITY = "PLAN"
+
+
+# --- data the rules work on -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Access per plan section plus the two rights (AccessGrant)."""
+
+    participants: str = NONE
+    goals: str = NONE
+    activities: str = NONE
+    messages: str = NONE
+    calendar: str = NONE
+    documents: str = NONE
+    edit_person: bool = False
+    print: bool = False
+
+    def section(self, name: str) -> str:
+        value: str = getattr(self, name)
+        return value
+
+    def overridden(self, overrides: Mapping[str, object]) -> Grant:
+        """This grant with a participant's overrides applied (unknown keys ignored)."""
+        known = {
+            k: v for k, v in overrides.items() if k in Grant.__dataclass_fields__ and v is not None
+        }
+        return replace(self, **known)  # type: ignore[arg-type]
+
+    def capped(self, level: str) -> Grant:
+        """No section above ``level`` (an ended plan is capped at READ)."""
+        cap = _LEVEL[level]
+        lowered = {
+            s: (self.section(s) if _LEVEL[self.section(s)] <= cap else level) for s in SECTIONS
+        }
+        return replace(self, **lowered)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        return {s: self.section(s) for s in SECTIONS} | {
+            "edit_person": self.edit_person,
+            "print": self.print,
+        }
+
+
+FULL = Grant(WRITE, WRITE, WRITE, WRITE, WRITE, WRITE, True, True)
+NOTHING = Grant()
+
+
+@dataclass(frozen=True)
+class ConsentFacts:
+    expires_on: dt.date
+    revoked_on: dt.date | None
+    default_grant: Grant
+
+
+@dataclass(frozen=True)
+class Participation:
+    """The viewer's current membership of one plan (plandeltaker)."""
+
+    participant_id: uuid.UUID
+    role: str
+    rights: Mapping[str, object] = field(default_factory=dict)
+    consent_expires_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    plan_id: uuid.UUID
+    ended: bool
+    consent: ConsentFacts | None
+    mine: Participation | None
+
+
+# --- 1. consent-specified access inside a plan -----------------------------------------
+
+
+def is_lead(mine: Participation | None) -> bool:
+    """Planeier and koordinator always see their plan."""
+    return mine is not None and mine.role in (OWNER, COORDINATOR)
+
+
+def consent_expiry(plan: PlanFacts) -> dt.date | None:
+    """The viewer's consent expiry in this plan: their own date, else the plan consent's."""
+    if plan.mine is None:
+        return None
+    if plan.mine.consent_expires_on is not None:
+        return plan.mine.consent_expires_on
+    return plan.consent.expires_on if plan.consent else None
+
+
+def consent_denial(plan: PlanFacts, today: dt.date) -> Denial:
+    """A participant without a valid consent reads nothing but the header and themself.
+    Owner and coordinator are never cut off by consent."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if is_lead(plan.mine):
+        return None
+    consent = plan.consent
+    if consent is None:
+        return "NO_GRANT"
+    if consent.revoked_on is not None and consent.revoked_on <= today:
+        return "CONSENT_EXPIRED"
+    expiry = consent_expiry(plan)
+    if expiry is not None and expiry < today:
+        return "CONSENT_EXPIRED"
+    return None
+
+
+def effective_grant(plan: PlanFacts, today: dt.date) -> Grant:
+    """What the viewer may read and write here now (Plan.myAccess), with expiry and the
+    ended state applied."""
+    if plan.mine is None or consent_denial(plan, today):
+        return NOTHING
+    if is_lead(plan.mine):
+        grant = FULL
+    else:
+        assert plan.consent is not None
+        grant = plan.consent.default_grant.overridden(plan.mine.rights)
+    if plan.ended:
+        grant = replace(grant.capped(READ), edit_person=False)
+    return grant
+
+
+def section_denial(plan: PlanFacts, section: str, today: dt.date) -> Denial:
+    """Reading a section needs a current participation, a valid consent and READ or WRITE."""
+    reason = consent_denial(plan, today)
+    if reason:
+        return reason
+    if effective_grant(plan, today).section(section) == NONE:
+        return "NO_GRANT"
+    return None
+
+
+def write_denial(plan: PlanFacts, section: str, today: dt.date) -> Denial:
+    """Writing needs an active plan and WRITE on the section."""
+    if plan.ended:
+        return "PLAN_ENDED"
+    reason = consent_denial(plan, today)
+    if reason:
+        return reason
+    if effective_grant(plan, today).section(section) != WRITE:
+        return "NO_GRANT"
+    return None
+
+
+def plan_visible(plan: PlanFacts | None, global_roles: Set[str]) -> bool:
+    """Whether the viewer may know the plan exists: current participants, and those who
+    administer plans (SYSTEM_ADMIN, COORDINATING_UNIT). Everyone else gets NOT_FOUND."""
+    if plan is None:
+        return False
+    return plan.mine is not None or bool(global_roles & {SYSTEM_ADMIN, COORDINATING_UNIT})
+
+
+def coordinator_denial(plan: PlanFacts, *, allow_ended: bool = False) -> Denial:
+    """Consent, participants, ending and archiving: the plan's coordinator only."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if plan.mine.role != COORDINATOR:
+        return "ROLE_REQUIRED"
+    if plan.ended and not allow_ended:
+        return "PLAN_ENDED"
+    return None
+
+
+def plan_edit_denial(plan: PlanFacts) -> Denial:
+    """The plan header (kortnavn, type, revision date): the coordinator."""
+    return coordinator_denial(plan)
+
+
+def revoke_consent_denial(plan: PlanFacts) -> Denial:
+    """Revoking consent: the coordinator, the owner or a guardian (verge)."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if plan.ended:
+        return "PLAN_ENDED"
+    return None if plan.mine.role in (COORDINATOR, OWNER, GUARDIAN) else "ROLE_REQUIRED"
+
+
+def consent_read_denial(plan: PlanFacts) -> Denial:
+    """The consent document: owner, coordinator and guardian."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    return None if plan.mine.role in (COORDINATOR, OWNER, GUARDIAN) else "ROLE_REQUIRED"
+
+
+def participant_detail_denial(
+    plan: PlanFacts, participant_id: uuid.UUID, section_ok: bool
+) -> Denial:
+    """Ansvar (responsibility) is plan-only: the participant, the owner and coordinator,
+    and participants who may read the PARTICIPANTS section."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if plan.mine.participant_id == participant_id or is_lead(plan.mine) or section_ok:
+        return None
+    return "NO_GRANT"
+
+
+def participant_rights_denial(plan: PlanFacts, participant_id: uuid.UUID) -> Denial:
+    """A participant's rights and consent expiry: that participant, the owner and coordinator."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if plan.mine.participant_id == participant_id or is_lead(plan.mine):
+        return None
+    return "ROLE_REQUIRED"
+
+
+def own_participation_denial(plan: PlanFacts, participant_id: uuid.UUID) -> Denial:
+    """Notification settings: the participant alone."""
+    if plan.mine is not None and plan.mine.participant_id == participant_id:
+        return None
+    return "ROLE_REQUIRED"
+
+
+def message_visible(
+    *,
+    plan: PlanFacts,
+    author_id: uuid.UUID,
+    recipient_ids: Set[uuid.UUID] | None,
+) -> bool:
+    """Row filter on messages: to the group, or to chosen recipients who alone see it with
+    its author, the owner and the coordinator."""
+    mine = plan.mine
+    if mine is None:
+        return False
+    if recipient_ids is None or is_lead(mine) or mine.participant_id == author_id:
+        return True
+    return mine.participant_id in recipient_ids
+
+
+# --- 2. cross-plan field visibility of a person ----------------------------------------
+
+
+def person_field_denial(*, is_self: bool, visibility: str, shares_active_plan: bool) -> Denial:
+    """ALL: anyone with an account; PLAN: people who currently share an active-consent plan
+    with the person; PRIVATE: the person alone."""
+    if is_self or visibility == "ALL":
+        return None
+    if visibility == "PLAN" and shares_active_plan:
+        return None
+    return "FIELD_HIDDEN"
+
+
+# --- who may do what, outside the consent grants ----------------------------------------
+
 
 def account_admin_denial(global_roles: Set[str], *, is_coordinator: bool) -> Denial:
-    """Who may create persons and accounts: SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT,
-    or a coordinator (koordinator) of some plan."""
+    """Creating persons and accounts: SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, or a
+    coordinator (koordinator) of some plan."""
     if global_roles & {SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT} or is_coordinator:
+        return None
+    return "ROLE_REQUIRED"
+
+
+def plan_create_denial(global_roles: Set[str]) -> Denial:
+    """Creating plans: SYSTEM_ADMIN and the coordinating unit (koordinerende enhet)."""
+    return None if global_roles & {SYSTEM_ADMIN, COORDINATING_UNIT} else "ROLE_REQUIRED"
+
+
+def person_edit_denial(
+    *, is_self: bool, global_roles: Set[str], co_participant_may_edit: bool
+) -> Denial:
+    """Editing a person: the person, SYSTEM_ADMIN, or a co-participant with editPerson in an
+    active shared plan."""
+    if is_self or SYSTEM_ADMIN in global_roles or co_participant_may_edit:
         return None
     return "ROLE_REQUIRED"
 
@@ -44,15 +323,26 @@ def global_roles_read_denial(
     return "ROLE_REQUIRED"
 
 
-PERSON_FIELDS = ("BIRTH_DATE", "WORKPLACE", "EMAIL", "MOBILE", "PHONE", "FAX", "ADDRESS")
-DEFAULT_VISIBILITY = "PLAN"
-
-
-def person_field_denial(*, is_self: bool, visibility: str, shares_active_plan: bool) -> Denial:
-    """Cross-plan field visibility: ALL for anyone with an account, PLAN for people who
-    share an active-consent plan with the person, PRIVATE for the person alone."""
-    if is_self or visibility == "ALL":
-        return None
-    if visibility == "PLAN" and shares_active_plan:
-        return None
-    return "FIELD_HIDDEN"
+def shares_for_visibility(
+    *,
+    ended: bool,
+    consent: ConsentFacts | None,
+    viewer: Participation,
+    other: Participation,
+    today: dt.date,
+) -> bool:
+    """Two people share an active-consent plan: the plan is active, its consent is neither
+    revoked nor expired, and neither person's own consent in it has run out."""
+    if ended or consent is None:
+        return False
+    if consent.revoked_on is not None and consent.revoked_on <= today:
+        return False
+    if consent.expires_on < today:
+        return False
+    for p in (viewer, other):
+        if (
+            p.role not in (OWNER, COORDINATOR)
+            and (p.consent_expires_on or consent.expires_on) < today
+        ):
+            return False
+    return True

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pyotp
 from graphql import GraphQLError
 
-from db import accounts, audit, outbox, persons
+from db import accounts, audit, outbox, persons, plans
+from db.bus import notify_access_changed
 from db.pool import Conn
 from resolvers import access, passwords, texts, validation
 from resolvers.context import Context, Viewer
@@ -25,6 +26,7 @@ from resolvers.errors import (
     rate_limited,
     unauthenticated,
 )
+from resolvers.loaders import Loaders
 
 CODE_TTL = dt.timedelta(minutes=5)
 MAX_CODE_TRIES = 5
@@ -103,12 +105,19 @@ async def _fail(
     return error
 
 
+def _no_control_characters(field: str, value: str) -> None:
+    """No username or e-mail address has them; PostgreSQL refuses NUL in text (was INTERNAL)."""
+    if any(ord(c) < 32 for c in value):
+        raise bad_input(field, f"{field} contains control characters.")
+
+
 async def login(ctx: Context, username: str, password: str) -> Challenge:
     """Step one: a correct password opens a challenge and sends a one-time code."""
     if not 0 < len(username) <= 254:
         raise bad_input("username", "username must be 1-254 characters.")
     if not 0 < len(password) <= 1024:
         raise bad_input("password", "password must be 1-1024 characters.")
+    _no_control_characters("username", username.strip())
     async with ctx.pool.acquire() as conn, conn.transaction():
         result = await _login(conn, ctx, username.strip(), password)
     if isinstance(result, GraphQLError):
@@ -267,6 +276,7 @@ async def _verify_code(
     ctx.viewer = Viewer(
         account.person_id, account.id, session_id, frozenset(roles[account.person_id])
     )
+    ctx.loaders = Loaders(ctx.pool, account.person_id)
     return NewSession(token, now + SESSION_IDLE, account.person_id)
 
 
@@ -308,6 +318,7 @@ async def logout(ctx: Context) -> bool:
     assert viewer.session_id is not None
     async with ctx.pool.acquire() as conn, conn.transaction():
         await accounts.revoke_session(conn, viewer.session_id, ctx.now())
+        await notify_access_changed(conn, f"session:{viewer.session_id}")
         await audit.record(
             conn,
             at=ctx.now(),
@@ -366,6 +377,7 @@ async def _change_password(
     )
     await accounts.set_password(conn, account.id, await passwords.hash_password(new), now)
     await accounts.revoke_sessions(conn, account.id, now, keep=viewer.session_id)
+    await notify_access_changed(conn, f"account:{account.id}")
     await _notify_change(conn, person, "PASSWORD", now)
     await audit.record(
         conn, at=now, actor_id=person.id, action="password.changed", client_addr=ctx.client_addr
@@ -378,6 +390,7 @@ async def request_password_reset(ctx: Context, username_or_email: str) -> bool:
     value = username_or_email.strip()
     if not 0 < len(value) <= 254:
         raise bad_input("usernameOrEmail", "usernameOrEmail must be 1-254 characters.")
+    _no_control_characters("usernameOrEmail", value)
     now = ctx.now()
     async with ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.by_username_or_email(conn, value)
@@ -445,6 +458,7 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> bool:
         )
         await accounts.use_token(conn, row.id, now)
         await accounts.revoke_sessions(conn, account.id, now)
+        await notify_access_changed(conn, f"account:{account.id}")
         if row.kind == "RESET":
             await _notify_change(conn, person, "PASSWORD", now)
         await audit.record(
@@ -524,7 +538,10 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
         raise bad_input("otpChannel", f"{otp_channel} is not an enabled login channel.")
     now = ctx.now()
     async with ctx.pool.acquire() as conn, conn.transaction():
-        denial = access.account_admin_denial(viewer.global_roles, is_coordinator=False)
+        denial = access.account_admin_denial(
+            viewer.global_roles,
+            is_coordinator=await plans.is_coordinator_anywhere(conn, viewer.person_id),
+        )
         if denial:
             raise forbidden(denial)
         person = await persons.by_id(conn, pid)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from resolvers.loaders import Loaders
 
 Clock = Callable[[], dt.datetime]
+
+# Consent and plan dates are Norwegian calendar dates.
+OSLO = ZoneInfo("Europe/Oslo")
 
 
 def utc_now() -> dt.datetime:
@@ -41,7 +45,12 @@ class Context:
     loaders: Loaders
     request: Any = None
     response: Any = None
-    extra: dict[str, object] = field(default_factory=dict)
+    bus: Any = None  # db.bus.MessageBus of this process, for subscriptions
+    token: str | None = None
+    connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    def today(self) -> dt.date:
+        return self.clock().astimezone(OSLO).date()

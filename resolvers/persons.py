@@ -1,11 +1,71 @@
-"""Persons: reading them field by field under the visibility rules."""
+"""Persons: read field by field under the cross-plan visibility rule; created and edited
+by those access.py allows."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
+from db import audit, outbox, persons, plans
 from db.persons import PersonRow
-from resolvers import access
-from resolvers.context import Context
-from resolvers.errors import forbidden, unauthenticated
+from db.pool import Conn
+from resolvers import access, texts, validation
+from resolvers.context import Context, Viewer
+from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
+
+MAX_SEARCH = 50
+_COLUMN_OF_FIELD = {
+    "BIRTH_DATE": "birth_date",
+    "WORKPLACE": "workplace",
+    "EMAIL": "email",
+    "MOBILE": "mobile",
+    "PHONE": "phone",
+    "FAX": "fax",
+}
+
+
+def _viewer(ctx: Context) -> Viewer:
+    if ctx.viewer is None:
+        raise unauthenticated()
+    return ctx.viewer
+
+
+async def visibility_of(ctx: Context, person_id: uuid.UUID) -> dict[str, str]:
+    chosen = await ctx.loaders.visibility_by_person.load(person_id) or {}
+    return {f: chosen.get(f, access.DEFAULT_VISIBILITY) for f in access.PERSON_FIELDS}
+
+
+async def _shared_plans(ctx: Context, person_id: uuid.UUID) -> list[plans.SharedPlan]:
+    """The plans the viewer currently takes part in together with this person."""
+    if ctx.viewer is None:
+        return []
+    everyone = await ctx.loaders.shared_plans_by_viewer.load(ctx.viewer.person_id) or {}
+    return everyone.get(person_id, [])
+
+
+async def _shares_active_plan(ctx: Context, person_id: uuid.UUID) -> bool:
+    today = ctx.today()
+    for shared in await _shared_plans(ctx, person_id):
+        if access.shares_for_visibility(
+            ended=shared.ended,
+            consent=_consent_facts(shared.consent),
+            viewer=_participation(shared.mine),
+            other=_participation(shared.theirs),
+            today=today,
+        ):
+            return True
+    return False
+
+
+def _consent_facts(consent: plans.ConsentRow | None) -> access.ConsentFacts | None:
+    if consent is None:
+        return None
+    grant = access.NOTHING.overridden(consent.default_grant)
+    return access.ConsentFacts(consent.expires_on, consent.revoked_on, grant)
+
+
+def _participation(row: plans.ParticipantRow) -> access.Participation:
+    return access.Participation(row.id, row.role, row.rights, row.consent_expires_on)
 
 
 async def field_denial(ctx: Context, person: PersonRow, field: str) -> str | None:
@@ -13,10 +73,13 @@ async def field_denial(ctx: Context, person: PersonRow, field: str) -> str | Non
     viewer = ctx.viewer
     if viewer is None:
         return "FIELD_HIDDEN"
+    is_self = viewer.person_id == person.id
+    visibility = (await visibility_of(ctx, person.id))[field]
+    shares = False
+    if not is_self and visibility == "PLAN":
+        shares = await _shares_active_plan(ctx, person.id)
     return access.person_field_denial(
-        is_self=viewer.person_id == person.id,
-        visibility=access.DEFAULT_VISIBILITY,
-        shares_active_plan=False,
+        is_self=is_self, visibility=visibility, shares_active_plan=shares
     )
 
 
@@ -38,8 +101,238 @@ async def me(ctx: Context) -> PersonRow | None:
     return await ctx.loaders.person_by_id.load(ctx.viewer.person_id)
 
 
-async def require_viewer_person(ctx: Context) -> PersonRow:
-    person = await me(ctx)
-    if person is None:
-        raise unauthenticated()
-    return person
+async def person(ctx: Context, person_id: str) -> PersonRow:
+    """Anyone with an account may find a person (name and position are public to them)."""
+    _viewer(ctx)
+    pid = validation.identifier("id", person_id)
+    row = await ctx.loaders.person_by_id.load(pid)
+    if row is None:
+        raise not_found("person")
+    return row
+
+
+async def search(
+    ctx: Context,
+    first_name: str | None,
+    last_name: str | None,
+    birth_date: dt.date | None,
+    first: int,
+) -> list[PersonRow]:
+    """Search by name prefix (case-insensitive, æ/ø/å included) and birth date. A birth date
+    only matches persons whose birth date this viewer may see."""
+    _viewer(ctx)
+    if not 1 <= first <= MAX_SEARCH:
+        raise bad_input("first", f"first must be between 1 and {MAX_SEARCH}.")
+    first_name = validation.text("firstName", first_name, max_length=100)
+    last_name = validation.text("lastName", last_name, max_length=100)
+    if not (first_name or last_name or birth_date):
+        raise bad_input("lastName", "Give a name or a birth date to search for.")
+    async with ctx.pool.acquire() as conn:
+        rows = await persons.search(
+            conn,
+            first_prefix=plans.like_prefix(first_name),
+            last_prefix=plans.like_prefix(last_name),
+            birth_date=birth_date,
+            limit=first,
+        )
+    for row in rows:
+        ctx.loaders.person_by_id.prime(row.id, row)
+    if birth_date is None:
+        return rows
+    return [r for r in rows if await field_denial(ctx, r, "BIRTH_DATE") is None]
+
+
+def clean_person_input(
+    raw: dict[str, object], *, creating: bool, today: dt.date
+) -> dict[str, object]:
+    """Validate PersonInput; only the keys present are returned (None clears a field)."""
+    out: dict[str, object] = {}
+    for key, value in raw.items():
+        column = _INPUT_COLUMNS[key]
+        if key in ("firstName", "lastName"):
+            out[column] = validation.required_text(
+                key, value if isinstance(value, str) else None, max_length=100
+            )
+        elif key == "birthDate":
+            if isinstance(value, dt.date) and not dt.date(1900, 1, 1) <= value <= today:
+                raise bad_input(key, "birthDate must be between 1900 and today.")
+            out[column] = value
+        elif key == "email":
+            out[column] = validation.email(key, value if isinstance(value, str) else None)
+        elif key == "mobile":
+            out[column] = validation.mobile(key, value if isinstance(value, str) else None)
+        elif key in ("phone", "fax"):
+            out[column] = validation.phone(key, value if isinstance(value, str) else None)
+        elif key == "postcode":
+            out[column] = validation.postcode(key, value if isinstance(value, str) else None)
+        else:
+            out[column] = validation.text(
+                key, value if isinstance(value, str) else None, max_length=200
+            )
+    if creating:
+        for key in ("firstName", "lastName"):
+            if _INPUT_COLUMNS[key] not in out:
+                raise bad_input(key, f"{key} is required.")
+    return out
+
+
+_INPUT_COLUMNS = {
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "birthDate": "birth_date",
+    "position": "position",
+    "workplace": "workplace",
+    "email": "email",
+    "mobile": "mobile",
+    "phone": "phone",
+    "fax": "fax",
+    "street": "street",
+    "postcode": "postcode",
+    "city": "city",
+}
+
+
+async def _may_administer_persons(conn: Conn, viewer: Viewer) -> str | None:
+    is_coordinator = await plans.is_coordinator_anywhere(conn, viewer.person_id)
+    return access.account_admin_denial(viewer.global_roles, is_coordinator=is_coordinator)
+
+
+async def create_person(ctx: Context, raw: dict[str, object]) -> PersonRow:
+    viewer = _viewer(ctx)
+    values = clean_person_input(raw, creating=True, today=ctx.today())
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        denial = await _may_administer_persons(conn, viewer)
+        if denial:
+            raise forbidden(denial)
+        born = values.get("birth_date")
+        if isinstance(born, dt.date):
+            existing = await persons.find_same(
+                conn, str(values["first_name"]), str(values["last_name"]), born
+            )
+            if existing:
+                raise app_error(
+                    "DUPLICATE_PERSON",
+                    "A person with this name and birth date already exists.",
+                    existingId=str(existing),
+                )
+        row = await persons.insert(conn, values)
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=viewer.person_id,
+            action="person.created",
+            target=str(row.id),
+            client_addr=ctx.client_addr,
+        )
+    return row
+
+
+async def _co_participant_may_edit(ctx: Context, person_id: uuid.UUID) -> bool:
+    today = ctx.today()
+    for shared in await _shared_plans(ctx, person_id):
+        plan = access.PlanFacts(
+            plan_id=shared.mine.plan_id,
+            ended=shared.ended,
+            consent=_consent_facts(shared.consent),
+            mine=_participation(shared.mine),
+        )
+        if not plan.ended and access.effective_grant(plan, today).edit_person:
+            return True
+    return False
+
+
+async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) -> PersonRow:
+    viewer = _viewer(ctx)
+    pid = validation.identifier("id", person_id)
+    values = clean_person_input(raw, creating=False, today=ctx.today())
+    current = await ctx.loaders.person_by_id.load(pid)
+    if current is None:
+        raise not_found("person")
+    denial = access.person_edit_denial(
+        is_self=viewer.person_id == pid,
+        global_roles=viewer.global_roles,
+        co_participant_may_edit=await _co_participant_may_edit(ctx, pid),
+    )
+    if denial:
+        raise forbidden(denial)
+    if not values:
+        return current
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await persons.update(conn, pid, values)
+        for column, what in (("email", "EMAIL"), ("mobile", "MOBILE")):
+            if column in values and getattr(current, column) != getattr(row, column):
+                # Tell the person at the address they had (and the new one for e-mail).
+                for address in {current.email, row.email if column == "email" else None} - {None}:
+                    text = texts.change_notice(what)
+                    assert address is not None
+                    await outbox.enqueue(
+                        conn,
+                        channel="EMAIL",
+                        recipient=address,
+                        subject=text.subject,
+                        body=text.body,
+                        now=now,
+                    )
+        await audit.record(
+            conn,
+            at=now,
+            actor_id=viewer.person_id,
+            action="person.updated",
+            target=str(pid),
+            client_addr=ctx.client_addr,
+            detail={"fields": sorted(values)},
+        )
+    ctx.loaders.person_by_id.clear(pid)
+    ctx.loaders.person_by_id.prime(pid, row)
+    return row
+
+
+async def set_field_visibility(ctx: Context, field: str, visibility: str) -> PersonRow:
+    """Skjul mobilnummer and friends: the viewer sets who sees their own contact fields."""
+    viewer = _viewer(ctx)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        await persons.set_visibility(conn, viewer.person_id, field, visibility)
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=viewer.person_id,
+            action="person.visibility",
+            target=str(viewer.person_id),
+            client_addr=ctx.client_addr,
+            detail={"field": field, "visibility": visibility},
+        )
+    ctx.loaders.visibility_by_person.clear(viewer.person_id)
+    row = await ctx.loaders.person_by_id.load(viewer.person_id)
+    assert row is not None
+    return row
+
+
+async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> PersonRow:
+    viewer = _viewer(ctx)
+    denial = access.global_roles_denial(viewer.global_roles)
+    if denial:
+        raise forbidden(denial)
+    pid = validation.identifier("personId", person_id)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await persons.by_id(conn, pid)
+        if row is None:
+            raise not_found("person")
+        await persons.set_global_roles(conn, pid, roles)
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=viewer.person_id,
+            action="person.global_roles",
+            target=str(pid),
+            client_addr=ctx.client_addr,
+            detail={"roles": sorted(roles)},
+        )
+    ctx.loaders.global_roles_by_person.clear(pid)
+    return row
+
+
+async def service_units(ctx: Context) -> list[tuple[uuid.UUID, str]]:
+    _viewer(ctx)
+    async with ctx.pool.acquire() as conn:
+        return await plans.service_units(conn)

@@ -57,3 +57,38 @@ def change_notice(what: str) -> Text:
         f"Hei!\n\nDet er gjort en endring av {_CHANGES[what]} i plangruppe. "
         "Var det ikke deg, ta kontakt med kommunen din straks.\n\nHilsen plangruppe",
     )
+
+
+_EVENTS = {
+    "MESSAGE_TO_ME": (
+        "Ny melding i plangruppe",
+        "Du har fått en ny melding i en plan du deltar i.",
+    ),
+    "GOAL_OR_ACTIVITY": (
+        "Endring i mål eller tiltak",
+        "Det er lagt til eller endret et mål eller et tiltak i en plan du deltar i.",
+    ),
+    "COMMENT": (
+        "Ny kommentar i plangruppe",
+        "Det er skrevet en ny kommentar i en plan du deltar i.",
+    ),
+    "CALENDAR_ENTRY": (
+        "Ny avtale i kalenderen",
+        "Det er lagt inn en ny avtale i kalenderen til en plan du deltar i.",
+    ),
+    "PARTICIPANT_ADDED": (
+        "Ny deltaker i plangruppa",
+        "Det er lagt til en ny deltaker i en plan du deltar i.",
+    ),
+}
+
+
+def event_email(event: str) -> Text:
+    """Only that something is new: never the plan, a name or any content."""
+    subject, line = _EVENTS[event]
+    return Text(subject, f"Hei!\n\n{line} Logg inn i plangruppe for å se det.\n\nHilsen plangruppe")
+
+
+def event_sms(event: str) -> Text:
+    subject, _ = _EVENTS[event]
+    return Text("", f"plangruppe: {subject}. Logg inn for å se det.")

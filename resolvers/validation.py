@@ -78,3 +78,17 @@ def mobile(field: str, value: str | None) -> str | None:
     if not _E164.match(compact):
         raise bad_input(field, f"{field} must be +47 and 8 digits, or an E.164 number.")
     return compact
+
+
+def phone(field: str, value: str | None) -> str | None:
+    value = text(field, value, max_length=32)
+    if value is not None and not re.fullmatch(r"\+?[0-9 ()-]{5,30}", value):
+        raise bad_input(field, f"{field} is not a valid phone number.")
+    return value
+
+
+def postcode(field: str, value: str | None) -> str | None:
+    value = text(field, value, max_length=10)
+    if value is not None and not re.fullmatch(r"[0-9A-Za-z -]{3,10}", value):
+        raise bad_input(field, f"{field} is not a valid postcode.")
+    return value

@@ -10,7 +10,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
@@ -18,15 +17,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.enums import Section
 from schema.extensions import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_TOKENS,
     AuthMutationAlone,
+    CachedParser,
     ErrorCodes,
 )
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 class _Schema(strawberry.Schema):
@@ -34,6 +36,12 @@ class _Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Expected errors are answers, not incidents; ErrorCodes logs the unexpected ones."""
+
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """With suggestions off, hide them all: arguments, types and enum values too."""
+        if "Did you mean" in error.message:
+            error.message = error.message.split("Did you mean")[0].strip()
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
@@ -45,7 +53,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         AuthMutationAlone,
-        lambda: ParserCache(maxsize=256),
+        lambda: CachedParser(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
     if production:
@@ -53,6 +61,8 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     return _Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
+        types=[Section],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 
 from graphql import (
     FieldNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaskErrors
+from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache
 
 from resolvers.errors import CODES
 
@@ -21,6 +25,8 @@ log = logging.getLogger("plangruppe.errors")
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+# graphql-core's MaxIntrospectionDepthRule: nested __Type lists (fields, interfaces, ...).
+MAX_INTROSPECTION_LISTS = 3
 
 # Mutations that guess secrets: each must be the only field of its request.
 AUTH_MUTATIONS = frozenset(
@@ -38,6 +44,7 @@ _LIMITS = (
     (re.compile(r"exceeds maximum operation depth"), MAX_DEPTH),
     (re.compile(r"aliases found\. Allowed"), MAX_ALIASES),
     (re.compile(r"more than \d+ tokens"), MAX_TOKENS),
+    (re.compile(r"Maximum introspection depth exceeded"), MAX_INTROSPECTION_LISTS),
     (re.compile(r"must be the only field"), 1),
 )
 
@@ -84,12 +91,31 @@ def _with_code(error: GraphQLError) -> GraphQLError:
     return error
 
 
+class CachedParser(ParserCache):
+    """ParserCache whose parse errors reach ErrorCodes.
+
+    ParserCache parses in its hook, outside Strawberry's handling of parse errors, so a
+    syntax error (or the token limit) skipped every extension and left without a code.
+    On failure we leave the document unset: Strawberry parses again and reports it.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
 class _AuthMutationAlone(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_args: object) -> None:
         if node.operation != OperationType.MUTATION:
             return
-        fields = [s for s in node.selection_set.selections]
-        names = {f.name.value for f in fields if isinstance(f, FieldNode)}
+        fields = self._root_fields(node.selection_set, frozenset())
+        names = {f.name.value for f in fields}
         if names & AUTH_MUTATIONS and len(fields) > 1:
             self.report_error(
                 GraphQLError(
@@ -97,6 +123,21 @@ class _AuthMutationAlone(ValidationRule):
                     nodes=node,
                 )
             )
+
+    def _root_fields(self, selections: SelectionSetNode, seen: frozenset[str]) -> list[FieldNode]:
+        """The operation's top-level fields, looking through inline fragments and spreads."""
+        fields: list[FieldNode] = []
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                fields.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                fields += self._root_fields(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is not None and name not in seen:
+                    fields += self._root_fields(fragment.selection_set, seen | {name})
+        return fields
 
 
 class AuthMutationAlone(AddValidationRules):

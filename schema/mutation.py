@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
-import strawberry
+import datetime as dt
 
-from resolvers import auth
+import strawberry
+from strawberry.file_uploads import Upload
+
+from resolvers import auth, content, persons, plans
+from resolvers import messages as message_resolvers
 from resolvers.errors import unauthenticated
 from schema.context import Info
-from schema.enums import OtpChannel
-from schema.types import AuthenticatorSetup, LoginChallenge, Person, Session
+from schema.enums import (
+    GlobalRole,
+    NotificationEvent,
+    OtpChannel,
+    PersonField,
+    PlanType,
+    Role,
+    Visibility,
+)
+from schema.inputs import AccessGrantInput, ConsentInput, CreatePlanInput, PersonInput
+from schema.types import (
+    Activity,
+    AuthenticatorSetup,
+    CalendarEntry,
+    Comment,
+    Consent,
+    Document,
+    Goal,
+    LoginChallenge,
+    Message,
+    Participant,
+    Person,
+    Plan,
+    Session,
+)
 
 
 @strawberry.type
@@ -65,3 +92,257 @@ class Mutation:
         self, info: Info, person_id: strawberry.ID, username: str, otp_channel: OtpChannel
     ) -> bool:
         return await auth.create_account(info.context, person_id, username, otp_channel.value)
+
+    # --- persons and accounts ---
+
+    @strawberry.mutation(
+        description="Create a person; DUPLICATE_PERSON when name + birth date exist."
+    )
+    async def create_person(self, info: Info, input: PersonInput) -> Person:
+        return Person(row=await persons.create_person(info.context, input.given()))
+
+    @strawberry.mutation(description="Change a person's details (omitted fields are kept).")
+    async def update_person(self, info: Info, id: strawberry.ID, input: PersonInput) -> Person:
+        return Person(row=await persons.update_person(info.context, id, input.given()))
+
+    @strawberry.mutation(description="Who may see one of my contact fields (skjul mobilnummer …).")
+    async def set_field_visibility(
+        self, info: Info, field: PersonField, visibility: Visibility
+    ) -> Person:
+        row = await persons.set_field_visibility(info.context, field.value, visibility.value)
+        return Person(row=row)
+
+    @strawberry.mutation(description="Set a person's global roles (SYSTEM_ADMIN only).")
+    async def set_global_roles(
+        self, info: Info, person_id: strawberry.ID, roles: list[GlobalRole]
+    ) -> Person:
+        row = await persons.set_global_roles(info.context, person_id, [r.value for r in roles])
+        return Person(row=row)
+
+    # --- plans, consent, participants ---
+
+    @strawberry.mutation(description="Create a plan; owner and coordinator become participants.")
+    async def create_plan(self, info: Info, input: CreatePlanInput) -> Plan:
+        plan_id = await plans.create_plan(
+            info.context,
+            plans.NewPlan(
+                owner_id=input.owner_id,
+                short_name=input.short_name,
+                type=input.type.value,
+                start_date=input.start_date,
+                coordinator_id=input.coordinator_id,
+                service_unit_id=input.service_unit_id,
+                revision_date=input.revision_date,
+            ),
+        )
+        return Plan(view=await plans.visible_plan(info.context, plan_id))
+
+    @strawberry.mutation(description="Change the plan header (coordinator).")
+    async def update_plan(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        short_name: str | None = None,
+        type: PlanType | None = None,
+        revision_date: dt.date | None = None,
+    ) -> Plan:
+        plan_id = await plans.update_plan(
+            info.context, id, short_name, type.value if type else None, revision_date
+        )
+        return Plan(view=await plans.visible_plan(info.context, plan_id))
+
+    @strawberry.mutation(
+        description="Record the plan's consent (coordinator); replaces the last one."
+    )
+    async def record_consent(
+        self, info: Info, plan_id: strawberry.ID, input: ConsentInput
+    ) -> Consent:
+        row = await plans.record_consent(
+            info.context,
+            plan_id,
+            plans.NewConsent(
+                given_by_id=input.given_by_id,
+                given_by_relation=input.given_by_relation.value,
+                given_on=input.given_on,
+                expires_on=input.expires_on,
+                scope=input.scope,
+                default_grant=input.default_grant.overrides(),
+            ),
+        )
+        return Consent(row=row)
+
+    @strawberry.mutation(description="Revoke the consent (coordinator, owner or guardian).")
+    async def revoke_consent(self, info: Info, plan_id: strawberry.ID) -> Consent:
+        return Consent(row=await plans.revoke_consent(info.context, plan_id))
+
+    @strawberry.mutation(description="Add a person to the plan group (coordinator).")
+    async def add_participant(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        person_id: strawberry.ID,
+        role: Role,
+        responsibility: str | None = None,
+        rights: AccessGrantInput | None = None,
+    ) -> Participant:
+        row = await plans.add_participant(
+            info.context,
+            plan_id,
+            person_id,
+            role.value,
+            responsibility,
+            rights.overrides() if rights else None,
+        )
+        return Participant(row=row)
+
+    @strawberry.mutation(
+        description="Change a participant's responsibility, rights or consent expiry."
+    )
+    async def update_participant(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        responsibility: str | None = None,
+        rights: AccessGrantInput | None = None,
+        consent_expires_on: dt.date | None = None,
+    ) -> Participant:
+        row = await plans.update_participant(
+            info.context,
+            id,
+            responsibility,
+            rights.overrides() if rights else None,
+            consent_expires_on,
+        )
+        return Participant(row=row)
+
+    @strawberry.mutation(description="Remove a participant from the plan group (coordinator).")
+    async def remove_participant(self, info: Info, id: strawberry.ID) -> Participant:
+        return Participant(row=await plans.remove_participant(info.context, id))
+
+    @strawberry.mutation(description="My notification choice for one event in one plan.")
+    async def set_notification(
+        self,
+        info: Info,
+        participant_id: strawberry.ID,
+        event: NotificationEvent,
+        sms: bool,
+        email: bool,
+    ) -> Participant:
+        row = await plans.set_notification(info.context, participant_id, event.value, sms, email)
+        return Participant(row=row)
+
+    @strawberry.mutation(
+        description="I have looked at the plan now (resets changedSinceMyLastVisit)."
+    )
+    async def mark_plan_visited(self, info: Info, id: strawberry.ID) -> Plan:
+        plan_id = await plans.mark_plan_visited(info.context, id)
+        return Plan(view=await plans.visible_plan(info.context, plan_id))
+
+    # --- content ---
+
+    @strawberry.mutation(
+        description="Add a goal (hovedmål), or a delmål under parentId (GOALS WRITE)."
+    )
+    async def add_goal(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        title: str,
+        description: str | None = None,
+        responsible_id: strawberry.ID | None = None,
+        parent_id: strawberry.ID | None = None,
+    ) -> Goal:
+        row = await content.add_goal(
+            info.context, plan_id, title, description, responsible_id, parent_id
+        )
+        return Goal(row=row)
+
+    @strawberry.mutation(description="Change a goal (GOALS WRITE).")
+    async def update_goal(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        title: str | None = None,
+        description: str | None = None,
+        status: str | None = None,
+    ) -> Goal:
+        return Goal(row=await content.update_goal(info.context, id, title, description, status))
+
+    @strawberry.mutation(description="Add an activity (tiltak) to a goal (ACTIVITIES WRITE).")
+    async def add_activity(
+        self,
+        info: Info,
+        goal_id: strawberry.ID,
+        title: str,
+        description: str | None = None,
+        responsible_id: strawberry.ID | None = None,
+        start_date: dt.date | None = None,
+        end_date: dt.date | None = None,
+    ) -> Activity:
+        row = await content.add_activity(
+            info.context, goal_id, title, description, responsible_id, start_date, end_date
+        )
+        return Activity(row=row)
+
+    @strawberry.mutation(description="Change an activity (ACTIVITIES WRITE).")
+    async def update_activity(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        title: str | None = None,
+        description: str | None = None,
+        status: str | None = None,
+    ) -> Activity:
+        row = await content.update_activity(info.context, id, title, description, status)
+        return Activity(row=row)
+
+    @strawberry.mutation(description="Comment on a goal or an activity.")
+    async def add_comment(
+        self,
+        info: Info,
+        body: str,
+        goal_id: strawberry.ID | None = None,
+        activity_id: strawberry.ID | None = None,
+    ) -> Comment:
+        return Comment(row=await content.add_comment(info.context, goal_id, activity_id, body))
+
+    @strawberry.mutation(description="A message to the plan group, or only to recipientIds.")
+    async def post_message(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        body: str,
+        recipient_ids: list[strawberry.ID] | None = None,
+    ) -> Message:
+        row = await message_resolvers.post(
+            info.context, plan_id, body, list(recipient_ids) if recipient_ids is not None else None
+        )
+        return Message(row=row)
+
+    @strawberry.mutation(description="Mark every message of the plan read; returns how many.")
+    async def mark_messages_read(self, info: Info, plan_id: strawberry.ID) -> int:
+        return await message_resolvers.mark_read(info.context, plan_id)
+
+    @strawberry.mutation(description="Add an entry to the plan's calendar (CALENDAR WRITE).")
+    async def add_calendar_entry(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        title: str,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime | None = None,
+        location: str | None = None,
+    ) -> CalendarEntry:
+        row = await content.add_calendar_entry(
+            info.context, plan_id, title, starts_at, ends_at, location
+        )
+        return CalendarEntry(row=row)
+
+    @strawberry.mutation(
+        description="Upload a document (multipart; ≤ 20 MiB; PDF, images, office files)."
+    )
+    async def upload_document(self, info: Info, plan_id: strawberry.ID, file: Upload) -> Document:
+        data = await file.read()  # type: ignore[attr-defined]
+        name = getattr(file, "filename", None) or "dokument"
+        row = await content.upload_document(info.context, plan_id, content.Upload(name, data))
+        return Document(row=row)

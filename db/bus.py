@@ -1,0 +1,184 @@
+"""The LISTEN/NOTIFY bus: one dedicated connection per gateway process.
+
+A committed message fires ``NOTIFY plangruppe_messages '<seq>:<id>:<plan>'`` (ids only).
+Every process listens, loads each message once and hands it to its local subscribers.
+Access changes fire ``plangruppe_access`` so subscribers re-check at once. When the
+listening connection drops, the bus reconnects and catches up from the last delivered
+message: nothing committed meanwhile is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from db import messages
+from db.messages import MessageRow
+from db.pool import Conn
+
+log = logging.getLogger("plangruppe.bus")
+
+MESSAGES = "plangruppe_messages"
+ACCESS = "plangruppe_access"
+# Commits may land out of sequence order; catch-up looks this far back and skips duplicates.
+CATCH_UP_WINDOW = 1000
+REMEMBERED = 20_000
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscriber's inbox: messages, and a flag to re-check access."""
+
+    plan_id: uuid.UUID | None
+    queue: asyncio.Queue[MessageRow | None] = field(default_factory=asyncio.Queue)
+
+    def recheck(self) -> None:
+        self.queue.put_nowait(None)
+
+
+async def notify_access_changed(conn: Conn, what: str) -> None:
+    """Tell every process's subscribers to re-check their access (a removal, a revoked
+    consent, a logout …). Sent on commit, like any NOTIFY."""
+    await conn.execute("SELECT pg_notify($1, $2)", ACCESS, what)
+
+
+class MessageBus:
+    def __init__(self, dsn: str, pool: asyncpg.Pool, *, reconnect_delay: float = 0.5) -> None:
+        self._dsn = dsn
+        self._pool = pool
+        self._reconnect_delay = reconnect_delay
+        self._subscriptions: set[Subscription] = set()
+        self._pending: asyncio.Queue[tuple[int, uuid.UUID]] = asyncio.Queue()
+        self._delivered: set[uuid.UUID] = set()
+        self._order: deque[uuid.UUID] = deque()
+        self._last_seq = 0
+        self._conn: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+
+    # --- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._pool.acquire() as conn:
+            self._last_seq = await messages.last_seq(conn)
+        await self._connect()
+        self._tasks = [
+            asyncio.create_task(self._supervise(), name="bus-supervisor"),
+            asyncio.create_task(self._dispatch(), name="bus-dispatch"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        for sub in list(self._subscriptions):
+            sub.recheck()
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self._dsn)
+        conn.add_termination_listener(lambda _c: self._lost.set())
+        await conn.add_listener(MESSAGES, self._on_message)
+        await conn.add_listener(ACCESS, self._on_access)
+        self._conn = conn
+        self._lost.clear()
+        self.connected.set()
+
+    async def _supervise(self) -> None:
+        while True:
+            await self._lost.wait()
+            self.connected.clear()
+            log.warning("LISTEN connection lost; reconnecting")
+            while True:
+                try:
+                    await self._connect()
+                    break
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("LISTEN reconnect failed: %s", exc)
+                    await asyncio.sleep(self._reconnect_delay)
+            self.reconnects += 1
+            await self._catch_up()
+            for sub in list(self._subscriptions):
+                sub.recheck()
+
+    async def _catch_up(self) -> None:
+        async with self._pool.acquire() as conn:
+            missed = await messages.after_seq(conn, max(0, self._last_seq - CATCH_UP_WINDOW))
+        for row in missed:
+            if row.id not in self._delivered:
+                self._fan_out(row)
+
+    # --- incoming ------------------------------------------------------------------------
+
+    def _on_message(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        try:
+            seq, message_id, _plan = str(payload).split(":")
+            self._pending.put_nowait((int(seq), uuid.UUID(message_id)))
+        except ValueError:
+            log.error("malformed notification %r", payload)
+
+    def _on_access(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
+        for sub in list(self._subscriptions):
+            sub.recheck()
+
+    async def _dispatch(self) -> None:
+        """Load each notified message once (in batches) and fan it out locally."""
+        while True:
+            batch = [await self._pending.get()]
+            while not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            wanted = [mid for _seq, mid in batch if mid not in self._delivered]
+            if not wanted:
+                continue
+            try:
+                async with self._pool.acquire() as conn:
+                    found = await messages.by_ids(conn, wanted)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("could not load notified messages: %s", exc)
+                self._lost.set()  # the catch-up after reconnecting will bring them
+                continue
+            for row in sorted(found.values(), key=lambda r: r.seq):
+                if row.id not in self._delivered:
+                    self._fan_out(row)
+
+    def _fan_out(self, row: MessageRow) -> None:
+        self._remember(row)
+        for sub in list(self._subscriptions):
+            if sub.plan_id is None or sub.plan_id == row.plan_id:
+                sub.queue.put_nowait(row)
+
+    def _remember(self, row: MessageRow) -> None:
+        self._delivered.add(row.id)
+        self._order.append(row.id)
+        if len(self._order) > REMEMBERED:
+            self._delivered.discard(self._order.popleft())
+        self._last_seq = max(self._last_seq, row.seq)
+
+    # --- subscribers ---------------------------------------------------------------------
+
+    def subscribe(self, plan_id: uuid.UUID | None) -> Subscription:
+        sub = Subscription(plan_id)
+        self._subscriptions.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscriptions.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)
+
+    def listener_pid(self) -> int | None:
+        """The backend pid of the LISTEN connection (for pg_terminate_backend in tests)."""
+        return self._conn.get_server_pid() if self._conn else None

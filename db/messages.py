@@ -1,0 +1,165 @@
+"""Plan messages (meldinger), their recipients and read state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from db.pool import Conn
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: uuid.UUID
+    seq: int
+    plan_id: uuid.UUID
+    author_id: uuid.UUID
+    body: str
+    created_at: dt.datetime
+    recipient_ids: frozenset[uuid.UUID] | None  # None: the whole plan group
+
+
+_SELECT = (
+    "SELECT m.id, m.seq, m.plan_id, m.author_id, m.body, m.created_at,"
+    " CASE WHEN m.to_all THEN NULL ELSE (SELECT coalesce(array_agg(participant_id), '{}')"
+    "  FROM message_recipients WHERE message_id = m.id) END AS recipient_ids"
+)
+
+
+def _row(record: asyncpg.Record) -> MessageRow:
+    values = dict(record)
+    values.pop("ord", None)
+    ids = values["recipient_ids"]
+    values["recipient_ids"] = frozenset(ids) if ids is not None else None
+    return MessageRow(**values)
+
+
+async def by_ids(conn: Conn, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, MessageRow]:
+    records = await conn.fetch(_SELECT + " FROM messages m WHERE m.id = ANY($1)", list(ids))
+    return {r["id"]: _row(r) for r in records}
+
+
+async def after_seq(conn: Conn, seq: int, limit: int = 1000) -> list[MessageRow]:
+    records = await conn.fetch(
+        _SELECT + " FROM messages m WHERE m.seq > $1 ORDER BY m.seq LIMIT $2", seq, limit
+    )
+    return [_row(r) for r in records]
+
+
+async def last_seq(conn: Conn) -> int:
+    return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM messages"))
+
+
+# A page key: (plan, how many, before this (created_at, seq), narrowed to this participant's
+# messages — to the group, by them or to them — or None for all of the plan's messages).
+PageKey = tuple[uuid.UUID, int, dt.datetime | None, int | None, uuid.UUID | None]
+
+
+async def pages(conn: Conn, keys: Sequence[PageKey]) -> dict[PageKey, list[MessageRow]]:
+    """Newest first, one statement for every page of the batch. The row filter by recipient
+    is applied by the caller through access.message_visible."""
+    records = await conn.fetch(
+        "SELECT k.ord, page.* FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::bigint[],"
+        "  $5::uuid[]) WITH ORDINALITY AS k(plan_id, n, before_at, before_seq, reader, ord)"
+        f" CROSS JOIN LATERAL ({_SELECT} FROM messages m WHERE m.plan_id = k.plan_id"
+        "  AND (k.before_at IS NULL OR (m.created_at, m.seq) < (k.before_at, k.before_seq))"
+        "  AND (k.reader IS NULL OR m.to_all OR m.author_id = k.reader OR EXISTS (SELECT 1"
+        "   FROM message_recipients r WHERE r.message_id = m.id AND r.participant_id = k.reader))"
+        "  ORDER BY m.created_at DESC, m.seq DESC LIMIT k.n) page",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [k[3] for k in keys],
+        [k[4] for k in keys],
+    )
+    found: dict[PageKey, list[MessageRow]] = {k: [] for k in keys}
+    for r in records:
+        found[keys[r["ord"] - 1]].append(_row(r))
+    return found
+
+
+async def insert(
+    conn: Conn,
+    *,
+    plan_id: uuid.UUID,
+    author_id: uuid.UUID,
+    body: str,
+    recipient_ids: Sequence[uuid.UUID] | None,
+    now: dt.datetime,
+) -> MessageRow:
+    record = await conn.fetchrow(
+        "INSERT INTO messages (plan_id, author_id, body, created_at, to_all)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id, seq",
+        plan_id,
+        author_id,
+        body,
+        now,
+        recipient_ids is None,
+    )
+    assert record is not None
+    if recipient_ids is not None:
+        await conn.executemany(
+            "INSERT INTO message_recipients (message_id, participant_id) VALUES ($1, $2)",
+            [(record["id"], r) for r in recipient_ids],
+        )
+    # Ids only: a listener loads the message itself, under its own access checks.
+    await conn.execute(
+        "SELECT pg_notify('plangruppe_messages', $1)", f"{record['seq']}:{record['id']}:{plan_id}"
+    )
+    return MessageRow(
+        record["id"],
+        record["seq"],
+        plan_id,
+        author_id,
+        body,
+        now,
+        frozenset(recipient_ids) if recipient_ids is not None else None,
+    )
+
+
+async def read_marks(
+    conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dt.datetime]:
+    records = await conn.fetch(
+        "SELECT plan_id, read_until FROM message_reads WHERE person_id = $1 AND plan_id = ANY($2)",
+        viewer_id,
+        list(plan_ids),
+    )
+    return {r["plan_id"]: r["read_until"] for r in records}
+
+
+async def mark_read(
+    conn: Conn, plan_id: uuid.UUID, person_id: uuid.UUID, until: dt.datetime
+) -> dt.datetime | None:
+    """Move the read mark forward; returns the mark before."""
+    before: dt.datetime | None = await conn.fetchval(
+        "SELECT read_until FROM message_reads WHERE plan_id = $1 AND person_id = $2 FOR UPDATE",
+        plan_id,
+        person_id,
+    )
+    await conn.execute(
+        "INSERT INTO message_reads (plan_id, person_id, read_until) VALUES ($1, $2, $3)"
+        " ON CONFLICT (plan_id, person_id)"
+        " DO UPDATE SET read_until = greatest(message_reads.read_until, EXCLUDED.read_until)",
+        plan_id,
+        person_id,
+        until,
+    )
+    return before
+
+
+async def since(
+    conn: Conn, plan_id: uuid.UUID, after: dt.datetime | None, until: dt.datetime
+) -> list[MessageRow]:
+    records = await conn.fetch(
+        _SELECT + " FROM messages m WHERE m.plan_id = $1"
+        " AND ($2::timestamptz IS NULL OR m.created_at > $2) AND m.created_at <= $3",
+        plan_id,
+        after,
+        until,
+    )
+    return [_row(r) for r in records]

@@ -1,0 +1,494 @@
+"""Plans, consents, participants, visits and notification settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import asyncpg
+
+from db.persons import PersonRow
+from db.pool import Conn
+
+PLAN_COLUMNS = (
+    "id, short_name, type, status, start_date, end_date, revision_date, service_unit_id,"
+    " consent_id, last_archived_at, changed_at, created_at"
+)
+CONSENT_COLUMNS = (
+    "id, plan_id, given_by, given_by_relation, given_on, expires_on, revoked_on, scope,"
+    " default_grant"
+)
+PARTICIPANT_COLUMNS = (
+    "id, plan_id, person_id, role, responsibility, rights, consent_expires_on, joined_on, left_on"
+)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    id: uuid.UUID
+    short_name: str
+    type: str
+    status: str
+    start_date: dt.date
+    end_date: dt.date | None
+    revision_date: dt.date | None
+    service_unit_id: uuid.UUID | None
+    consent_id: uuid.UUID | None
+    last_archived_at: dt.datetime | None
+    changed_at: dt.datetime
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    given_by: uuid.UUID
+    given_by_relation: str
+    given_on: dt.date
+    expires_on: dt.date
+    revoked_on: dt.date | None
+    scope: str | None
+    default_grant: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    person_id: uuid.UUID
+    role: str
+    responsibility: str | None
+    rights: dict[str, Any]
+    consent_expires_on: dt.date | None
+    joined_on: dt.date
+    left_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as one viewer sees it: the row, its current consent, the viewer's membership."""
+
+    plan: PlanRow
+    consent: ConsentRow | None
+    mine: ParticipantRow | None
+
+
+@dataclass(frozen=True)
+class SharedPlan:
+    """A plan that the viewer and another person are both current participants of."""
+
+    ended: bool
+    consent: ConsentRow | None
+    mine: ParticipantRow
+    theirs: ParticipantRow
+
+
+def _prefixed(prefix: str, columns: str) -> str:
+    return ", ".join(f"{prefix}.{c.strip()} AS {prefix}_{c.strip()}" for c in columns.split(","))
+
+
+def _pick(record: asyncpg.Record, prefix: str, cls: type[Any], columns: str) -> Any:
+    values = {c.strip(): record[f"{prefix}_{c.strip()}"] for c in columns.split(",")}
+    return None if values["id"] is None else cls(**values)
+
+
+def _view(record: asyncpg.Record) -> PlanView:
+    return PlanView(
+        plan=_pick(record, "p", PlanRow, PLAN_COLUMNS),
+        consent=_pick(record, "c", ConsentRow, CONSENT_COLUMNS),
+        mine=_pick(record, "me", ParticipantRow, PARTICIPANT_COLUMNS),
+    )
+
+
+_VIEW_SELECT = (
+    f"SELECT {_prefixed('p', PLAN_COLUMNS)}, {_prefixed('c', CONSENT_COLUMNS)},"
+    f" {_prefixed('me', PARTICIPANT_COLUMNS)}"
+    " FROM plans p LEFT JOIN consents c ON c.id = p.consent_id"
+    " LEFT JOIN participants me ON me.plan_id = p.id AND me.person_id = $1 AND me.left_on IS NULL"
+)
+
+
+async def views(
+    conn: Conn, viewer_id: uuid.UUID | None, plan_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, PlanView]:
+    records = await conn.fetch(_VIEW_SELECT + " WHERE p.id = ANY($2)", viewer_id, list(plan_ids))
+    return {r["p_id"]: _view(r) for r in records}
+
+
+@dataclass(frozen=True)
+class PlanFilter:
+    owner_first_name: str | None = None
+    owner_last_name: str | None = None
+    include_ended: bool = False
+    type: str | None = None
+
+
+async def page_for_participant(
+    conn: Conn,
+    viewer_id: uuid.UUID,
+    flt: PlanFilter,
+    first: int,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+) -> tuple[list[PlanView], int]:
+    """One page of the plans the viewer takes part in, oldest first, and the total count."""
+    records = await conn.fetch(
+        "WITH mine AS ("
+        "  SELECT p.id FROM plans p"
+        "  JOIN participants me ON me.plan_id = p.id AND me.person_id = $1 AND me.left_on IS NULL"
+        "  JOIN participants o ON o.plan_id = p.id AND o.role = 'OWNER' AND o.left_on IS NULL"
+        "  JOIN persons op ON op.id = o.person_id"
+        "  WHERE ($2 OR p.status = 'ACTIVE') AND ($3::text IS NULL OR p.type = $3)"
+        "  AND ($4::text IS NULL OR op.search_first LIKE $4 ESCAPE '\\')"
+        "  AND ($5::text IS NULL OR op.search_last LIKE $5 ESCAPE '\\')),"
+        " total AS (SELECT count(*) AS n FROM mine)"
+        " SELECT total.n AS total, page.* FROM total LEFT JOIN LATERAL ("
+        f" {_VIEW_SELECT}"
+        "  WHERE p.id IN (SELECT id FROM mine)"
+        "  AND ($6::timestamptz IS NULL OR (p.created_at, p.id) > ($6, $7::uuid))"
+        "  ORDER BY p.created_at, p.id LIMIT $8) page ON true",
+        viewer_id,
+        flt.include_ended,
+        flt.type,
+        like_prefix(flt.owner_first_name),
+        like_prefix(flt.owner_last_name),
+        after[0] if after else None,
+        after[1] if after else None,
+        first,
+    )
+    total = int(records[0]["total"])
+    return [_view(r) for r in records if r["p_id"] is not None], total
+
+
+def search_key(name: str) -> str:
+    """Names are searched case-insensitively by prefix; Python folds æ/ø/å the same way
+    whatever the database's locale."""
+    return name.strip().lower()
+
+
+def like_prefix(value: str | None) -> str | None:
+    if value is None:
+        return None
+    escaped = search_key(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+async def participants_of(
+    conn: Conn, plan_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ParticipantRow]]:
+    records = await conn.fetch(
+        f"SELECT {PARTICIPANT_COLUMNS} FROM participants"
+        " WHERE plan_id = ANY($1) AND left_on IS NULL"
+        " ORDER BY array_position(ARRAY['OWNER','COORDINATOR','GUARDIAN','RELATIVE',"
+        "'SERVICE_PROVIDER'], role), joined_on, id",
+        list(plan_ids),
+    )
+    found: dict[uuid.UUID, list[ParticipantRow]] = {p: [] for p in plan_ids}
+    for r in records:
+        found[r["plan_id"]].append(ParticipantRow(**dict(r)))
+    return found
+
+
+@dataclass(frozen=True)
+class Member:
+    """A current participant with their person and the person's field visibility choices."""
+
+    participant: ParticipantRow
+    person: PersonRow
+    visibility: dict[str, str]
+
+
+_PERSON_COLUMNS = ", ".join(f.name for f in fields(PersonRow))
+
+
+async def members_of(conn: Conn, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Member]]:
+    """Each plan's current participants with their persons, in one round trip."""
+    records = await conn.fetch(
+        f"SELECT {_prefixed('pa', PARTICIPANT_COLUMNS)}, {_prefixed('pe', _PERSON_COLUMNS)},"
+        " coalesce((SELECT jsonb_object_agg(v.field, v.visibility)"
+        "  FROM person_field_visibility v WHERE v.person_id = pe.id), '{}') AS visibility"
+        " FROM participants pa JOIN persons pe ON pe.id = pa.person_id"
+        " WHERE pa.plan_id = ANY($1) AND pa.left_on IS NULL"
+        " ORDER BY array_position(ARRAY['OWNER','COORDINATOR','GUARDIAN','RELATIVE',"
+        "'SERVICE_PROVIDER'], pa.role), pa.joined_on, pa.id",
+        list(plan_ids),
+    )
+    found: dict[uuid.UUID, list[Member]] = {p: [] for p in plan_ids}
+    for r in records:
+        participant = _pick(r, "pa", ParticipantRow, PARTICIPANT_COLUMNS)
+        person = _pick(r, "pe", PersonRow, _PERSON_COLUMNS)
+        found[participant.plan_id].append(Member(participant, person, r["visibility"]))
+    return found
+
+
+async def participants_by_ids(
+    conn: Conn, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ParticipantRow]:
+    records = await conn.fetch(
+        f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE id = ANY($1)", list(ids)
+    )
+    return {r["id"]: ParticipantRow(**dict(r)) for r in records}
+
+
+async def shared_plans(
+    conn: Conn, viewer_id: uuid.UUID, person_ids: Sequence[uuid.UUID] | None = None
+) -> dict[uuid.UUID, list[SharedPlan]]:
+    """For each person (everyone the viewer shares a plan with, without ``person_ids``), the
+    plans the viewer currently shares with them."""
+    records = await conn.fetch(
+        f"SELECT p.status = 'ENDED' AS ended, {_prefixed('c', CONSENT_COLUMNS)},"
+        f" {_prefixed('me', PARTICIPANT_COLUMNS)}, {_prefixed('th', PARTICIPANT_COLUMNS)}"
+        " FROM participants me JOIN plans p ON p.id = me.plan_id"
+        " JOIN participants th ON th.plan_id = p.id AND th.left_on IS NULL"
+        " LEFT JOIN consents c ON c.id = p.consent_id"
+        " WHERE me.person_id = $1 AND me.left_on IS NULL"
+        " AND ($2::uuid[] IS NULL OR th.person_id = ANY($2))",
+        viewer_id,
+        None if person_ids is None else list(person_ids),
+    )
+    found: dict[uuid.UUID, list[SharedPlan]] = {p: [] for p in person_ids or ()}
+    for r in records:
+        theirs = _pick(r, "th", ParticipantRow, PARTICIPANT_COLUMNS)
+        found.setdefault(theirs.person_id, []).append(
+            SharedPlan(
+                ended=r["ended"],
+                consent=_pick(r, "c", ConsentRow, CONSENT_COLUMNS),
+                mine=_pick(r, "me", ParticipantRow, PARTICIPANT_COLUMNS),
+                theirs=theirs,
+            )
+        )
+    return found
+
+
+async def is_coordinator_anywhere(conn: Conn, person_id: uuid.UUID) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM participants pa JOIN plans p ON p.id = pa.plan_id"
+            " WHERE pa.person_id = $1 AND pa.role = 'COORDINATOR' AND pa.left_on IS NULL"
+            " AND p.status = 'ACTIVE')",
+            person_id,
+        )
+    )
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+async def insert_plan(conn: Conn, values: Mapping[str, object], now: dt.datetime) -> uuid.UUID:
+    plan_id: uuid.UUID = await conn.fetchval(
+        "INSERT INTO plans (short_name, type, start_date, revision_date, service_unit_id,"
+        " created_by, changed_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        values["short_name"],
+        values["type"],
+        values["start_date"],
+        values.get("revision_date"),
+        values.get("service_unit_id"),
+        values.get("created_by"),
+        now,
+    )
+    return plan_id
+
+
+async def update_plan(
+    conn: Conn, plan_id: uuid.UUID, values: Mapping[str, object], now: dt.datetime
+) -> None:
+    assignments = "".join(f", {c} = ${i}" for i, c in enumerate(values, start=3))
+    await conn.execute(
+        f"UPDATE plans SET changed_at = $2{assignments} WHERE id = $1",
+        plan_id,
+        now,
+        *values.values(),
+    )
+
+
+async def touch(conn: Conn, plan_id: uuid.UUID, now: dt.datetime) -> None:
+    """Something in the plan changed (plan endret)."""
+    await conn.execute("UPDATE plans SET changed_at = $2 WHERE id = $1", plan_id, now)
+
+
+async def insert_participant(
+    conn: Conn,
+    *,
+    plan_id: uuid.UUID,
+    person_id: uuid.UUID,
+    role: str,
+    responsibility: str | None,
+    rights: Mapping[str, object],
+    joined_on: dt.date,
+    now: dt.datetime,
+) -> ParticipantRow:
+    record = await conn.fetchrow(
+        "INSERT INTO participants (plan_id, person_id, role, responsibility, rights, joined_on,"
+        f" created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {PARTICIPANT_COLUMNS}",
+        plan_id,
+        person_id,
+        role,
+        responsibility,
+        dict(rights),
+        joined_on,
+        now,
+    )
+    assert record is not None
+    return ParticipantRow(**dict(record))
+
+
+async def update_participant(
+    conn: Conn, participant_id: uuid.UUID, values: Mapping[str, object]
+) -> ParticipantRow:
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=2))
+    record = await conn.fetchrow(
+        f"UPDATE participants SET {assignments} WHERE id = $1 RETURNING {PARTICIPANT_COLUMNS}",
+        participant_id,
+        *values.values(),
+    )
+    assert record is not None
+    return ParticipantRow(**dict(record))
+
+
+async def insert_consent(
+    conn: Conn,
+    plan_id: uuid.UUID,
+    values: Mapping[str, object],
+    now: dt.datetime,
+    recorded_by: uuid.UUID,
+) -> ConsentRow:
+    record = await conn.fetchrow(
+        "INSERT INTO consents (plan_id, given_by, given_by_relation, given_on, expires_on, scope,"
+        " default_grant, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        f" RETURNING {CONSENT_COLUMNS}",
+        plan_id,
+        values["given_by"],
+        values["given_by_relation"],
+        values["given_on"],
+        values["expires_on"],
+        values.get("scope"),
+        values["default_grant"],
+        now,
+        recorded_by,
+    )
+    assert record is not None
+    await conn.execute(
+        "UPDATE plans SET consent_id = $2, changed_at = $3 WHERE id = $1",
+        plan_id,
+        record["id"],
+        now,
+    )
+    return ConsentRow(**dict(record))
+
+
+async def revoke_consent(conn: Conn, consent_id: uuid.UUID, today: dt.date) -> ConsentRow:
+    record = await conn.fetchrow(
+        "UPDATE consents SET revoked_on = coalesce(revoked_on, $2) WHERE id = $1"
+        f" RETURNING {CONSENT_COLUMNS}",
+        consent_id,
+        today,
+    )
+    assert record is not None
+    return ConsentRow(**dict(record))
+
+
+async def lock_plan(conn: Conn, plan_id: uuid.UUID) -> None:
+    """Serialise writers of one plan for the rest of the transaction."""
+    await conn.execute("SELECT 1 FROM plans WHERE id = $1 FOR UPDATE", plan_id)
+
+
+# --- visits, read state and notification settings ----------------------------------------
+
+
+async def visits(
+    conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dt.datetime]:
+    records = await conn.fetch(
+        "SELECT plan_id, visited_at FROM plan_visits WHERE person_id = $1 AND plan_id = ANY($2)",
+        viewer_id,
+        list(plan_ids),
+    )
+    return {r["plan_id"]: r["visited_at"] for r in records}
+
+
+async def record_visit(
+    conn: Conn, plan_id: uuid.UUID, person_id: uuid.UUID, now: dt.datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO plan_visits (plan_id, person_id, visited_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (plan_id, person_id) DO UPDATE SET visited_at = EXCLUDED.visited_at",
+        plan_id,
+        person_id,
+        now,
+    )
+
+
+@dataclass(frozen=True)
+class UnreadFacts:
+    """The newest messages of a plan that the viewer has not read, with their addressing."""
+
+    author_id: uuid.UUID
+    recipient_ids: frozenset[uuid.UUID] | None
+
+
+async def unread(
+    conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[UnreadFacts]]:
+    """Messages newer than the viewer's read mark, by plan (at most 50 each); the row filter
+    is applied by the caller through access.message_visible."""
+    records = await conn.fetch(
+        "SELECT m.plan_id, m.author_id, CASE WHEN m.to_all THEN NULL ELSE"
+        "  (SELECT array_agg(participant_id) FROM message_recipients WHERE message_id = m.id) END"
+        "  AS recipients"
+        " FROM unnest($2::uuid[]) AS pid(id)"
+        " CROSS JOIN LATERAL (SELECT * FROM messages m"
+        "   WHERE m.plan_id = pid.id AND m.created_at > coalesce((SELECT read_until FROM"
+        "   message_reads r WHERE r.plan_id = pid.id AND r.person_id = $1), '-infinity')"
+        "   ORDER BY m.created_at DESC LIMIT 50) m",
+        viewer_id,
+        list(plan_ids),
+    )
+    found: dict[uuid.UUID, list[UnreadFacts]] = {p: [] for p in plan_ids}
+    for r in records:
+        recipients = frozenset(r["recipients"]) if r["recipients"] is not None else None
+        found[r["plan_id"]].append(UnreadFacts(r["author_id"], recipients))
+    return found
+
+
+async def notification_settings(
+    conn: Conn, participant_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, tuple[bool, bool]]]:
+    records = await conn.fetch(
+        "SELECT participant_id, event, sms, email FROM notification_settings"
+        " WHERE participant_id = ANY($1)",
+        list(participant_ids),
+    )
+    found: dict[uuid.UUID, dict[str, tuple[bool, bool]]] = {p: {} for p in participant_ids}
+    for r in records:
+        found[r["participant_id"]][r["event"]] = (r["sms"], r["email"])
+    return found
+
+
+async def set_notification(
+    conn: Conn, participant_id: uuid.UUID, event: str, sms: bool, email: bool
+) -> None:
+    await conn.execute(
+        "INSERT INTO notification_settings (participant_id, event, sms, email)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (participant_id, event)"
+        " DO UPDATE SET sms = EXCLUDED.sms, email = EXCLUDED.email",
+        participant_id,
+        event,
+        sms,
+        email,
+    )
+
+
+async def service_units(conn: Conn) -> list[tuple[uuid.UUID, str]]:
+    return [
+        (r["id"], r["name"])
+        for r in await conn.fetch("SELECT id, name FROM service_units ORDER BY name")
+    ]
+
+
+async def service_unit_exists(conn: Conn, unit_id: uuid.UUID) -> bool:
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM service_units WHERE id = $1)", unit_id)
+    )

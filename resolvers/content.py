@@ -1,0 +1,484 @@
+"""Plan content: goals (hovedmål/delmål), activities (tiltak), comments, calendar, documents.
+
+READ on a section to see it, WRITE to add or change; an ended plan is read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import uuid
+import zipfile
+from dataclasses import dataclass
+
+from db import audit, content, plans
+from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
+from db.plans import ParticipantRow, PlanView
+from db.pool import Conn
+from resolvers import access, notify, validation
+from resolvers.context import Context
+from resolvers.errors import bad_input, forbidden, not_found
+from resolvers.plans import _fresh, _locked_view, facts, require_section, view_of, visible_plan
+
+GOAL_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "CANCELLED")
+ACTIVITY_STATUSES = ("PLANNED", "IN_PROGRESS", "DONE", "CANCELLED")
+MAX_DOCUMENT = 20 * 1024 * 1024
+ALLOWED_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "text/plain",
+)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def goals(ctx: Context, view: PlanView) -> list[GoalRow]:
+    """Top-level goals (hovedmål); GOALS >= READ."""
+    require_section(ctx, view, "goals")
+    every = await ctx.loaders.goals_by_plan.load(view.plan.id) or []
+    return [g for g in every if g.parent_id is None]
+
+
+async def sub_goals(ctx: Context, goal: GoalRow) -> list[GoalRow]:
+    every = await ctx.loaders.goals_by_plan.load(goal.plan_id) or []
+    return [g for g in every if g.parent_id == goal.id]
+
+
+async def parent_goal(ctx: Context, goal: GoalRow) -> GoalRow | None:
+    return await ctx.loaders.goal_by_id.load(goal.parent_id) if goal.parent_id else None
+
+
+async def _section(ctx: Context, plan_id: uuid.UUID, section: str) -> None:
+    require_section(ctx, await view_of(ctx, plan_id), section)
+
+
+async def goal_activities(ctx: Context, goal: GoalRow) -> list[ActivityRow]:
+    """A goal's activities (tiltak): ACTIVITIES >= READ."""
+    await _section(ctx, goal.plan_id, "activities")
+    return await ctx.loaders.activities_by_goal.load(goal.id) or []
+
+
+async def goal_comments(ctx: Context, goal: GoalRow) -> list[CommentRow]:
+    await _section(ctx, goal.plan_id, "goals")
+    return await ctx.loaders.comments_by_goal.load(goal.id) or []
+
+
+async def activity_comments(ctx: Context, activity: ActivityRow) -> list[CommentRow]:
+    await _section(ctx, activity.plan_id, "activities")
+    return await ctx.loaders.comments_by_activity.load(activity.id) or []
+
+
+async def activity_goal(ctx: Context, activity: ActivityRow) -> GoalRow:
+    goal = await ctx.loaders.goal_by_id.load(activity.goal_id)
+    assert goal is not None
+    return goal
+
+
+async def participant(ctx: Context, participant_id: uuid.UUID) -> ParticipantRow:
+    row = await ctx.loaders.participant_by_id.load(participant_id)
+    assert row is not None
+    return row
+
+
+async def calendar(
+    ctx: Context, view: PlanView, since: dt.date | None, until: dt.date | None
+) -> list[CalendarRow]:
+    """Kalender: CALENDAR >= READ; entries overlapping [from, to] (Oslo dates)."""
+    require_section(ctx, view, "calendar")
+    if since and until and until < since:
+        raise bad_input("to", "to cannot be before from.")
+    start = _oslo_midnight(since) if since else None
+    end = _oslo_midnight(until + dt.timedelta(days=1)) if until else None
+    return await ctx.loaders.calendar_by_key.load((view.plan.id, start, end)) or []
+
+
+def _oslo_midnight(day: dt.date) -> dt.datetime:
+    from resolvers.context import OSLO
+
+    return dt.datetime.combine(day, dt.time(), OSLO)
+
+
+async def documents(ctx: Context, view: PlanView) -> list[DocumentRow]:
+    require_section(ctx, view, "documents")
+    return await ctx.loaders.documents_by_plan.load(view.plan.id) or []
+
+
+async def readable_document(
+    ctx: Context, plan_id: str, document_id: str
+) -> tuple[DocumentRow, bytes]:
+    """A document's bytes for downloadUrl: the same access check as Plan.documents."""
+    view = await visible_plan(ctx, plan_id, "planId")
+    require_section(ctx, view, "documents")
+    did = validation.identifier("documentId", document_id)
+    async with ctx.pool.acquire() as conn:
+        row = await content.document(conn, did)
+        if row is None or row.plan_id != view.plan.id:
+            raise not_found("document")
+        data = await content.document_content(conn, did)
+    assert data is not None
+    return row, data
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+async def _writable(conn: Conn, ctx: Context, plan_id: uuid.UUID, section: str) -> PlanView:
+    view = await _locked_view(conn, ctx, plan_id)
+    denial = access.write_denial(facts(view), section, ctx.today())
+    if denial:
+        raise forbidden(denial)
+    assert view.mine is not None
+    return view
+
+
+async def _responsible(conn: Conn, view: PlanView, responsible_id: str | None) -> uuid.UUID | None:
+    if responsible_id is None:
+        return None
+    rid = validation.identifier("responsibleId", responsible_id)
+    members = (await plans.participants_of(conn, [view.plan.id]))[view.plan.id]
+    if not any(m.id == rid for m in members):
+        raise bad_input("responsibleId", "The responsible person must take part in this plan.")
+    return rid
+
+
+def _status(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if value not in allowed:
+        raise bad_input("status", f"status is one of {', '.join(allowed)}.")
+    return value
+
+
+async def _after_change(
+    conn: Conn,
+    ctx: Context,
+    view: PlanView,
+    event: str,
+    action: str,
+    target: uuid.UUID,
+    section: str,
+) -> None:
+    """Every content change: plan endret, audit, and the participants' notifications."""
+    assert view.mine is not None
+    await plans.touch(conn, view.plan.id, ctx.now())
+    await audit.record(
+        conn,
+        at=ctx.now(),
+        actor_id=view.mine.person_id,
+        action=action,
+        target=str(target),
+        client_addr=ctx.client_addr,
+        detail={"plan": str(view.plan.id)},
+    )
+    await notify.notify(conn, ctx, view, event, actor_id=view.mine.id, section=section)
+
+
+async def _goal_in_visible_plan(conn: Conn, ctx: Context, goal_id: str, field: str) -> GoalRow:
+    gid = validation.identifier(field, goal_id)
+    goal = (await content.goals_by_ids(conn, [gid])).get(gid)
+    if goal is None:
+        raise not_found("goal")
+    view = (await plans.views(conn, ctx.viewer.person_id if ctx.viewer else None, [goal.plan_id]))[
+        goal.plan_id
+    ]
+    if view.mine is None or access.section_denial(facts(view), "goals", ctx.today()):
+        raise not_found("goal")
+    return goal
+
+
+async def add_goal(
+    ctx: Context,
+    plan_id: str,
+    title: str,
+    description: str | None,
+    responsible_id: str | None,
+    parent_id: str | None,
+) -> GoalRow:
+    pid = validation.identifier("planId", plan_id)
+    title = validation.required_text("title", title, max_length=300)
+    text = validation.text("description", description, max_length=10_000)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _writable(conn, ctx, pid, "goals")
+        assert view.mine is not None
+        parent = None
+        if parent_id is not None:
+            parent = await _goal_in_visible_plan(conn, ctx, parent_id, "parentId")
+            if parent.plan_id != pid:
+                raise bad_input("parentId", "The parent goal belongs to another plan.")
+            if parent.parent_id is not None:
+                raise bad_input("parentId", "Sub-goals (delmål) sit under a main goal (hovedmål).")
+        row = await content.insert_goal(
+            conn,
+            {
+                "plan_id": pid,
+                "parent_id": parent.id if parent else None,
+                "title": title,
+                "description": text,
+                "status": "NOT_STARTED",
+                "responsible_id": await _responsible(conn, view, responsible_id),
+                "created_by": view.mine.id,
+            },
+            ctx.now(),
+        )
+        await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.added", row.id, "goals")
+    _fresh(ctx)
+    return row
+
+
+async def update_goal(
+    ctx: Context, goal_id: str, title: str | None, description: str | None, status: str | None
+) -> GoalRow:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        goal = await _goal_in_visible_plan(conn, ctx, goal_id, "id")
+        view = await _writable(conn, ctx, goal.plan_id, "goals")
+        values: dict[str, object] = {}
+        if title is not None:
+            values["title"] = validation.required_text("title", title, max_length=300)
+        if description is not None:
+            values["description"] = validation.text("description", description, max_length=10_000)
+        if status is not None:
+            values["status"] = _status(status, GOAL_STATUSES)
+        row = await content.update_goal(conn, goal.id, values, ctx.now())
+        await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.updated", row.id, "goals")
+    _fresh(ctx)
+    return row
+
+
+def _dates(start: dt.date | None, end: dt.date | None) -> None:
+    if start and end and end < start:
+        raise bad_input("endDate", "endDate cannot be before startDate.")
+
+
+async def add_activity(
+    ctx: Context,
+    goal_id: str,
+    title: str,
+    description: str | None,
+    responsible_id: str | None,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+) -> ActivityRow:
+    title = validation.required_text("title", title, max_length=300)
+    text = validation.text("description", description, max_length=10_000)
+    _dates(start_date, end_date)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        goal = await _goal_in_visible_plan(conn, ctx, goal_id, "goalId")
+        view = await _writable(conn, ctx, goal.plan_id, "activities")
+        assert view.mine is not None
+        row = await content.insert_activity(
+            conn,
+            {
+                "plan_id": goal.plan_id,
+                "goal_id": goal.id,
+                "title": title,
+                "description": text,
+                "status": "PLANNED",
+                "responsible_id": await _responsible(conn, view, responsible_id),
+                "start_date": start_date,
+                "end_date": end_date,
+                "created_by": view.mine.id,
+            },
+            ctx.now(),
+        )
+        await _after_change(
+            conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.added", row.id, "activities"
+        )
+    _fresh(ctx)
+    return row
+
+
+async def _activity_in_visible_plan(
+    conn: Conn, ctx: Context, activity_id: str, field: str
+) -> ActivityRow:
+    aid = validation.identifier(field, activity_id)
+    row = (await content.activities_by_ids(conn, [aid])).get(aid)
+    if row is None:
+        raise not_found("activity")
+    view = (await plans.views(conn, ctx.viewer.person_id if ctx.viewer else None, [row.plan_id]))[
+        row.plan_id
+    ]
+    if view.mine is None or access.section_denial(facts(view), "activities", ctx.today()):
+        raise not_found("activity")
+    return row
+
+
+async def update_activity(
+    ctx: Context, activity_id: str, title: str | None, description: str | None, status: str | None
+) -> ActivityRow:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        activity = await _activity_in_visible_plan(conn, ctx, activity_id, "id")
+        view = await _writable(conn, ctx, activity.plan_id, "activities")
+        values: dict[str, object] = {}
+        if title is not None:
+            values["title"] = validation.required_text("title", title, max_length=300)
+        if description is not None:
+            values["description"] = validation.text("description", description, max_length=10_000)
+        if status is not None:
+            values["status"] = _status(status, ACTIVITY_STATUSES)
+        row = await content.update_activity(conn, activity.id, values, ctx.now())
+        await _after_change(
+            conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.updated", row.id, "activities"
+        )
+    _fresh(ctx)
+    return row
+
+
+async def add_comment(
+    ctx: Context, goal_id: str | None, activity_id: str | None, body: str
+) -> CommentRow:
+    """A comment on a goal (GOALS WRITE) or an activity (ACTIVITIES WRITE)."""
+    if (goal_id is None) == (activity_id is None):
+        raise bad_input("goalId", "Give exactly one of goalId and activityId.")
+    text = validation.required_text("body", body, max_length=10_000)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        if goal_id is not None:
+            goal = await _goal_in_visible_plan(conn, ctx, goal_id, "goalId")
+            plan_id, section, target = goal.plan_id, "goals", {"goal_id": goal.id}
+        else:
+            assert activity_id is not None
+            activity = await _activity_in_visible_plan(conn, ctx, activity_id, "activityId")
+            plan_id, section, target = activity.plan_id, "activities", {"activity_id": activity.id}
+        view = await _writable(conn, ctx, plan_id, section)
+        assert view.mine is not None
+        row = await content.insert_comment(
+            conn, {"plan_id": plan_id, "author_id": view.mine.id, "body": text, **target}, ctx.now()
+        )
+        await _after_change(conn, ctx, view, "COMMENT", "comment.added", row.id, section)
+    _fresh(ctx)
+    return row
+
+
+async def add_calendar_entry(
+    ctx: Context,
+    plan_id: str,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime | None,
+    location: str | None,
+) -> CalendarRow:
+    pid = validation.identifier("planId", plan_id)
+    title = validation.required_text("title", title, max_length=300)
+    place = validation.text("location", location, max_length=300)
+    for name, value in (("startsAt", starts_at), ("endsAt", ends_at)):
+        if value is not None and value.tzinfo is None:
+            raise bad_input(name, f"{name} needs a UTC offset.")
+    if ends_at is not None and ends_at < starts_at:
+        raise bad_input("endsAt", "endsAt cannot be before startsAt.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _writable(conn, ctx, pid, "calendar")
+        assert view.mine is not None
+        row = await content.insert_calendar_entry(
+            conn,
+            {
+                "plan_id": pid,
+                "title": title,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "location": place,
+                "created_by": view.mine.id,
+            },
+            ctx.now(),
+        )
+        await _after_change(conn, ctx, view, "CALENDAR_ENTRY", "calendar.added", row.id, "calendar")
+    _fresh(ctx)
+    return row
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def sniff(data: bytes) -> str | None:
+    """The document's type from its bytes, never from its name; None when not allowed."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"PK\x03\x04"):
+        return _office_type(data)
+    if _is_text(data):
+        return "text/plain"
+    return None
+
+
+def _office_type(data: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, ValueError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    if "word/document.xml" in names:
+        return ALLOWED_TYPES[3]
+    if "xl/workbook.xml" in names:
+        return ALLOWED_TYPES[4]
+    return None
+
+
+def _is_text(data: bytes) -> bool:
+    if not data or b"\x00" in data:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(1 for c in text if c.isprintable() or c in "\r\n\t")
+    return printable / len(text) > 0.98
+
+
+def _document_name(name: str) -> str:
+    cleaned = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    cleaned = "".join(c for c in cleaned if c.isprintable())
+    if not cleaned:
+        raise bad_input("file", "The file needs a name.")
+    return cleaned[:200]
+
+
+async def upload_document(ctx: Context, plan_id: str, upload: Upload) -> DocumentRow:
+    """A document for the plan (≤ 20 MiB; PDF, PNG, JPEG, DOCX, XLSX or plain text)."""
+    pid = validation.identifier("planId", plan_id)
+    if len(upload.data) > MAX_DOCUMENT:
+        raise bad_input("file", "A document is at most 20 MiB.")
+    if not upload.data:
+        raise bad_input("file", "The file is empty.")
+    kind = sniff(upload.data)
+    if kind is None:
+        raise bad_input("file", "Allowed are PDF, PNG, JPEG, DOCX, XLSX and plain text.")
+    name = _document_name(upload.filename)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _writable(conn, ctx, pid, "documents")
+        assert view.mine is not None
+        row = await content.insert_document(
+            conn,
+            {
+                "plan_id": pid,
+                "name": name,
+                "content_type": kind,
+                "sha256": hashlib.sha256(upload.data).hexdigest(),
+                "uploaded_by": view.mine.id,
+            },
+            upload.data,
+            ctx.now(),
+        )
+        await plans.touch(conn, pid, ctx.now())
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=view.mine.person_id,
+            action="document.uploaded",
+            target=str(row.id),
+            client_addr=ctx.client_addr,
+            detail={"plan": str(pid), "type": kind, "size": len(upload.data)},
+        )
+    _fresh(ctx)
+    return row

@@ -1,0 +1,85 @@
+"""Live messages (messageAdded): every event is checked against the subscriber's access at
+that moment, and the subscription ends with an error when access is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from db.bus import MessageBus
+from db.messages import MessageRow
+from resolvers import access, auth, validation
+from resolvers.context import Context
+from resolvers.errors import forbidden, not_found, unauthenticated
+from resolvers.loaders import Loaders
+from resolvers.plans import facts
+
+# Consent expiry is a matter of the calendar: re-check this often even without events.
+RECHECK_SECONDS = 30.0
+
+
+async def _current(ctx: Context) -> Context:
+    """A context for this moment: the session still live, fresh loaders (no stale cache)."""
+    if ctx.token is None:
+        raise unauthenticated()
+    async with ctx.pool.acquire() as conn:
+        viewer = await auth.viewer_for_token(conn, ctx.token, ctx.now())
+    if viewer is None:
+        raise unauthenticated()
+    return replace(ctx, viewer=viewer, loaders=Loaders(ctx.pool, viewer.person_id))
+
+
+async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> str | None:
+    view = await ctx.loaders.plan_view_by_id.load(plan_id)
+    if view is None or view.mine is None:
+        return "NOT_PARTICIPANT"
+    return access.section_denial(facts(view), "messages", ctx.today())
+
+
+async def _visible(ctx: Context, row: MessageRow) -> bool:
+    view = await ctx.loaders.plan_view_by_id.load(row.plan_id)
+    if view is None:
+        return False
+    return access.message_visible(
+        plan=facts(view), author_id=row.author_id, recipient_ids=row.recipient_ids
+    )
+
+
+async def message_stream(
+    ctx: Context, plan_id: str | None
+) -> AsyncIterator[tuple[Context, MessageRow]]:
+    """Messages as they are posted, each delivered only if the subscriber may read it now."""
+    bus = ctx.bus
+    if not isinstance(bus, MessageBus):
+        raise unauthenticated()
+    pid = validation.identifier("planId", plan_id) if plan_id is not None else None
+    now_ctx = await _current(ctx)  # checked again at every subscribe
+    if pid is not None:
+        view = await now_ctx.loaders.plan_view_by_id.load(pid)
+        if view is None or view.mine is None:
+            raise not_found("plan")
+        denial = access.section_denial(facts(view), "messages", now_ctx.today())
+        if denial:
+            raise forbidden(denial)
+    sub = bus.subscribe(pid)
+    try:
+        while True:
+            item = None
+            with contextlib.suppress(TimeoutError):
+                item = await asyncio.wait_for(sub.queue.get(), timeout=RECHECK_SECONDS)
+            now_ctx = await _current(ctx)
+            if pid is not None:
+                denial = await _plan_denial(now_ctx, pid)
+                if denial:
+                    raise forbidden(denial, "You no longer have access to this plan's messages.")
+            if item is None:
+                continue
+            if pid is None and await _plan_denial(now_ctx, item.plan_id):
+                continue
+            if await _visible(now_ctx, item):
+                yield now_ctx, item
+    finally:
+        bus.unsubscribe(sub)

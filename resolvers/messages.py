@@ -1,0 +1,130 @@
+"""Plan messages (meldinger): to the whole group or to chosen participants, read state."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+
+from db import audit, messages, plans
+from db.messages import MessageRow
+from db.plans import PlanView
+from resolvers import access, notify, validation
+from resolvers.context import Context
+from resolvers.errors import bad_input
+from resolvers.plans import _fresh, facts, require_section
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    rows: list[MessageRow]
+    has_next: bool
+
+
+def cursor(row: MessageRow) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.seq}".encode()).decode()
+
+
+def _decode(value: str) -> tuple[dt.datetime, int]:
+    try:
+        at, _, seq = base64.urlsafe_b64decode(value.encode()).decode().partition("|")
+        return dt.datetime.fromisoformat(at), int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_input("after", "after is not a cursor from this list.") from None
+
+
+def visible(ctx: Context, view: PlanView, row: MessageRow) -> bool:
+    return access.message_visible(
+        plan=facts(view), author_id=row.author_id, recipient_ids=row.recipient_ids
+    )
+
+
+async def page(ctx: Context, view: PlanView, first: int, after: str | None) -> MessagePage:
+    """Newest first; MESSAGES >= READ, and each message only for those it is meant for."""
+    require_section(ctx, view, "messages")
+    if not 0 <= first <= MAX_PAGE:
+        raise bad_input("first", f"first must be between 0 and {MAX_PAGE}.")
+    before = _decode(after) if after else (None, None)
+    assert view.mine is not None
+    # The database narrows to what could be visible; access.message_visible decides.
+    reader = None if access.is_lead(facts(view).mine) else view.mine.id
+    rows = (
+        await ctx.loaders.message_page.load((view.plan.id, first + 1, before[0], before[1], reader))
+        or []
+    )
+    shown = [r for r in rows if visible(ctx, view, r)]
+    return MessagePage(shown[:first], len(rows) > first)
+
+
+async def read_by_me(ctx: Context, row: MessageRow) -> bool:
+    view = await ctx.loaders.plan_view_by_id.load(row.plan_id)
+    if view is None or view.mine is None:
+        return False
+    if row.author_id == view.mine.id:
+        return True
+    mark = await ctx.loaders.read_mark_by_plan.load(row.plan_id)
+    return mark is not None and row.created_at <= mark
+
+
+async def post(
+    ctx: Context, plan_id: str, body: str, recipient_ids: list[str] | None
+) -> MessageRow:
+    """A message to the whole plan group, or only to chosen participants (MESSAGES WRITE)."""
+    pid = validation.identifier("planId", plan_id)
+    text = validation.required_text("body", body, max_length=10_000)
+    chosen = None
+    if recipient_ids is not None:
+        if not recipient_ids:
+            raise bad_input("recipientIds", "Leave recipientIds out to write to the whole group.")
+        if len(recipient_ids) > 200:
+            raise bad_input("recipientIds", "At most 200 recipients.")
+        chosen = list(
+            dict.fromkeys(validation.identifier("recipientIds", r) for r in recipient_ids)
+        )
+    from resolvers.content import _writable
+
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _writable(conn, ctx, pid, "messages")
+        assert view.mine is not None
+        if chosen is not None:
+            members = {m.id for m in (await plans.participants_of(conn, [pid]))[pid]}
+            if not set(chosen) <= members:
+                raise bad_input("recipientIds", "Every recipient must take part in this plan.")
+        row = await messages.insert(
+            conn,
+            plan_id=pid,
+            author_id=view.mine.id,
+            body=text,
+            recipient_ids=chosen,
+            now=ctx.now(),
+        )
+        await plans.touch(conn, pid, ctx.now())
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=view.mine.person_id,
+            action="message.posted",
+            target=str(row.id),
+            client_addr=ctx.client_addr,
+            detail={"plan": str(pid), "recipients": len(chosen) if chosen else None},
+        )
+        await notify.notify(conn, ctx, view, "MESSAGE_TO_ME", actor_id=view.mine.id, only=chosen)
+    _fresh(ctx)
+    return row
+
+
+async def mark_read(ctx: Context, plan_id: str) -> int:
+    """Everything I may read in the plan so far is read; returns how many became read."""
+    from resolvers.plans import visible_plan
+
+    view = await visible_plan(ctx, plan_id, "planId")
+    require_section(ctx, view, "messages")
+    assert view.mine is not None
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        before = await messages.mark_read(conn, view.plan.id, view.mine.person_id, now)
+        newly = await messages.since(conn, view.plan.id, before, now)
+    _fresh(ctx)
+    return sum(1 for r in newly if r.author_id != view.mine.id and visible(ctx, view, r))

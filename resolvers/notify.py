@@ -1,0 +1,88 @@
+"""Notifications of plan events (e-mail, SMS) by each participant's own choices, written
+to the outbox in the transaction of the event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from db import outbox, persons, plans
+from db.plans import ParticipantRow, PlanView
+from db.pool import Conn
+from resolvers import access, texts
+from resolvers.context import Context
+
+# Which section a participant must be able to read to hear of an event.
+EVENT_SECTION = {
+    "MESSAGE_TO_ME": "messages",
+    "GOAL_OR_ACTIVITY": "goals",
+    "COMMENT": "goals",
+    "CALENDAR_ENTRY": "calendar",
+    "PARTICIPANT_ADDED": "participants",
+}
+DEFAULTS = {
+    "MESSAGE_TO_ME": (False, True),
+    "GOAL_OR_ACTIVITY": (False, False),
+    "COMMENT": (False, False),
+    "CALENDAR_ENTRY": (False, True),
+    "PARTICIPANT_ADDED": (False, True),
+}
+
+
+async def notify(
+    conn: Conn,
+    ctx: Context,
+    view: PlanView,
+    event: str,
+    *,
+    actor_id: uuid.UUID | None,
+    only: Iterable[uuid.UUID] | None = None,
+    section: str | None = None,
+) -> int:
+    """Queue the event for every participant who may read its section and chose to hear of
+    it; ``only`` narrows to chosen participant ids. Returns how many messages were queued."""
+    from resolvers.plans import facts
+
+    members = (await plans.participants_of(conn, [view.plan.id]))[view.plan.id]
+    wanted = set(only) if only is not None else None
+    today = ctx.today()
+    plan = facts(view)
+    audience: list[ParticipantRow] = []
+    for member in members:
+        if member.id == actor_id or (wanted is not None and member.id not in wanted):
+            continue
+        theirs = access.PlanFacts(
+            plan.plan_id,
+            plan.ended,
+            plan.consent,
+            access.Participation(member.id, member.role, member.rights, member.consent_expires_on),
+        )
+        if access.section_denial(theirs, section or EVENT_SECTION[event], today) is None:
+            audience.append(member)
+    if not audience:
+        return 0
+    choices = await plans.notification_settings(conn, [m.id for m in audience])
+    people = await persons.by_ids(conn, [m.person_id for m in audience])
+    queued = 0
+    now = ctx.now()
+    for member in audience:
+        sms, email = choices[member.id].get(event, DEFAULTS[event])
+        person = people[member.person_id]
+        if email and person.email:
+            text = texts.event_email(event)
+            await outbox.enqueue(
+                conn,
+                channel="EMAIL",
+                recipient=person.email,
+                subject=text.subject,
+                body=text.body,
+                now=now,
+            )
+            queued += 1
+        if sms and person.mobile:
+            text = texts.event_sms(event)
+            await outbox.enqueue(
+                conn, channel="SMS", recipient=person.mobile, subject="", body=text.body, now=now
+            )
+            queued += 1
+    return queued

@@ -1,0 +1,585 @@
+"""Plans, consent (samtykke) and participants (plandeltakere): reads and writes.
+
+Every decision is asked of resolvers/access.py; this module loads the facts and writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+
+from db import audit, persons, plans
+from db.bus import notify_access_changed
+from db.plans import ConsentRow, ParticipantRow, PlanFilter, PlanView
+from db.pool import Conn
+from resolvers import access, notify, validation
+from resolvers.context import Context, Viewer
+from resolvers.errors import bad_input, forbidden, not_found, unauthenticated
+from resolvers.loaders import Loaders
+from resolvers.notify import DEFAULTS
+
+MAX_PAGE = 100
+NOTIFICATION_EVENTS = tuple(DEFAULTS)
+
+
+def require_viewer(ctx: Context) -> Viewer:
+    if ctx.viewer is None:
+        raise unauthenticated()
+    return ctx.viewer
+
+
+def _grant(data: Mapping[str, Any] | None) -> access.Grant:
+    return access.NOTHING.overridden(data or {})
+
+
+def facts(view: PlanView) -> access.PlanFacts:
+    """The plain facts access.py decides on."""
+    consent = view.consent
+    mine = view.mine
+    return access.PlanFacts(
+        plan_id=view.plan.id,
+        ended=view.plan.status == "ENDED",
+        consent=access.ConsentFacts(
+            consent.expires_on, consent.revoked_on, _grant(consent.default_grant)
+        )
+        if consent
+        else None,
+        mine=access.Participation(mine.id, mine.role, mine.rights, mine.consent_expires_on)
+        if mine
+        else None,
+    )
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def visible_plan(ctx: Context, plan_id: str | uuid.UUID, field: str = "id") -> PlanView:
+    """The plan if the viewer may know of it; NOT_FOUND otherwise (no leak of existence)."""
+    viewer = require_viewer(ctx)
+    pid = plan_id if isinstance(plan_id, uuid.UUID) else validation.identifier(field, plan_id)
+    view = await ctx.loaders.plan_view_by_id.load(pid)
+    if view is None or not access.plan_visible(facts(view), viewer.global_roles):
+        raise not_found("plan")
+    return view
+
+
+async def view_of(ctx: Context, plan_id: uuid.UUID) -> PlanView:
+    view = await ctx.loaders.plan_view_by_id.load(plan_id)
+    assert view is not None
+    return view
+
+
+def require_section(ctx: Context, view: PlanView, section: str) -> None:
+    denial = access.section_denial(facts(view), section, ctx.today())
+    if denial:
+        raise forbidden(denial)
+
+
+def my_access(ctx: Context, view: PlanView) -> access.Grant:
+    return access.effective_grant(facts(view), ctx.today())
+
+
+def consent_expires_on(view: PlanView) -> dt.date | None:
+    return access.consent_expiry(facts(view))
+
+
+def consent_expires_in_days(ctx: Context, view: PlanView) -> int | None:
+    expiry = consent_expires_on(view)
+    return None if expiry is None else (expiry - ctx.today()).days
+
+
+@dataclass(frozen=True)
+class Page:
+    views: list[PlanView]
+    total: int
+    has_next: bool
+
+
+def encode_cursor(view: PlanView) -> str:
+    raw = f"{view.plan.created_at.isoformat()}|{view.plan.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        at, _, pid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return dt.datetime.fromisoformat(at), uuid.UUID(pid)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_input("after", "after is not a cursor from this list.") from None
+
+
+async def my_plans(ctx: Context, flt: PlanFilter, first: int, after: str | None) -> Page:
+    """The plans I take part in (plan list), oldest first."""
+    viewer = require_viewer(ctx)
+    if not 0 <= first <= MAX_PAGE:
+        raise bad_input("first", f"first must be between 0 and {MAX_PAGE}.")
+    for name, value in (
+        ("ownerFirstName", flt.owner_first_name),
+        ("ownerLastName", flt.owner_last_name),
+    ):
+        validation.text(name, value, max_length=100)
+    cursor = _decode_cursor(after) if after else None
+    async with ctx.pool.acquire() as conn:
+        views, total = await plans.page_for_participant(
+            conn, viewer.person_id, flt, first + 1, cursor
+        )
+    for view in views:
+        ctx.loaders.plan_view_by_id.prime(view.plan.id, view)
+    return Page(views[:first], total, len(views) > first)
+
+
+async def participants(ctx: Context, view: PlanView) -> list[ParticipantRow]:
+    """Plangruppa: PARTICIPANTS >= READ."""
+    require_section(ctx, view, "participants")
+    return await ctx.loaders.participants_by_plan.load(view.plan.id) or []
+
+
+async def lead(ctx: Context, view: PlanView, role: str) -> ParticipantRow | None:
+    """The plan's owner or coordinator: part of the plan header, seen by all who see the plan."""
+    everyone = await ctx.loaders.participants_by_plan.load(view.plan.id) or []
+    return next((p for p in everyone if p.role == role), None)
+
+
+async def changed_since_my_last_visit(ctx: Context, view: PlanView) -> bool:
+    if view.mine is None:
+        return False
+    visited = await ctx.loaders.visit_by_plan.load(view.plan.id)
+    return visited is None or view.plan.changed_at > visited
+
+
+async def has_unread_messages(ctx: Context, view: PlanView) -> bool:
+    """Ny melding: a message I may read and have not read yet."""
+    plan = facts(view)
+    if plan.mine is None or access.section_denial(plan, "messages", ctx.today()):
+        return False
+    unread = await ctx.loaders.unread_by_plan.load(view.plan.id) or []
+    return any(
+        m.author_id != plan.mine.participant_id
+        and access.message_visible(plan=plan, author_id=m.author_id, recipient_ids=m.recipient_ids)
+        for m in unread
+    )
+
+
+async def consent(ctx: Context, view: PlanView) -> ConsentRow | None:
+    denial = access.consent_read_denial(facts(view))
+    if denial:
+        raise forbidden(denial)
+    return view.consent
+
+
+# --- participants, field by field ---------------------------------------------------------
+
+
+async def _participant_view(ctx: Context, participant: ParticipantRow) -> PlanView:
+    return await view_of(ctx, participant.plan_id)
+
+
+async def participant_plan(ctx: Context, participant: ParticipantRow) -> PlanView:
+    return await _participant_view(ctx, participant)
+
+
+async def responsibility(ctx: Context, participant: ParticipantRow) -> str | None:
+    """Ansvar is plan-only."""
+    view = await _participant_view(ctx, participant)
+    plan = facts(view)
+    section_ok = access.section_denial(plan, "participants", ctx.today()) is None
+    denial = access.participant_detail_denial(plan, participant.id, section_ok)
+    if denial:
+        raise forbidden(denial)
+    return participant.responsibility
+
+
+async def participant_rights(ctx: Context, participant: ParticipantRow) -> access.Grant:
+    view = await _participant_view(ctx, participant)
+    plan = facts(view)
+    denial = access.participant_rights_denial(plan, participant.id)
+    if denial:
+        raise forbidden(denial)
+    their = access.PlanFacts(
+        plan.plan_id,
+        plan.ended,
+        plan.consent,
+        access.Participation(
+            participant.id, participant.role, participant.rights, participant.consent_expires_on
+        ),
+    )
+    return access.effective_grant(their, ctx.today())
+
+
+async def participant_consent_expiry(ctx: Context, participant: ParticipantRow) -> dt.date | None:
+    view = await _participant_view(ctx, participant)
+    plan = facts(view)
+    denial = access.participant_rights_denial(plan, participant.id)
+    if denial:
+        raise forbidden(denial)
+    if participant.consent_expires_on:
+        return participant.consent_expires_on
+    return plan.consent.expires_on if plan.consent else None
+
+
+async def notifications(ctx: Context, participant: ParticipantRow) -> list[tuple[str, bool, bool]]:
+    view = await _participant_view(ctx, participant)
+    denial = access.own_participation_denial(facts(view), participant.id)
+    if denial:
+        raise forbidden(denial)
+    chosen = await ctx.loaders.notifications_by_participant.load(participant.id) or {}
+    return [(e, *chosen.get(e, DEFAULTS[e])) for e in NOTIFICATION_EVENTS]
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+async def _locked_view(conn: Conn, ctx: Context, plan_id: uuid.UUID) -> PlanView:
+    viewer = require_viewer(ctx)
+    await plans.lock_plan(conn, plan_id)
+    view = (await plans.views(conn, viewer.person_id, [plan_id])).get(plan_id)
+    if view is None or not access.plan_visible(facts(view), viewer.global_roles):
+        raise not_found("plan")
+    return view
+
+
+def _deny(reason: str | None) -> None:
+    if reason:
+        raise forbidden(reason)
+
+
+def _fresh(ctx: Context) -> None:
+    """After a write, this request reads everything anew."""
+    ctx.loaders = Loaders(ctx.pool, ctx.viewer.person_id if ctx.viewer else None)
+
+
+async def _audit(
+    conn: Conn, ctx: Context, action: str, target: uuid.UUID, **detail: object
+) -> None:
+    await audit.record(
+        conn,
+        at=ctx.now(),
+        actor_id=ctx.viewer.person_id if ctx.viewer else None,
+        action=action,
+        target=str(target),
+        client_addr=ctx.client_addr,
+        detail={k: _jsonable(v) for k, v in detail.items()},
+    )
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dt.date | uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    owner_id: str
+    short_name: str
+    type: str
+    start_date: dt.date
+    coordinator_id: str
+    service_unit_id: str | None = None
+    revision_date: dt.date | None = None
+
+
+async def create_plan(ctx: Context, data: NewPlan) -> uuid.UUID:
+    """Create a plan; the owner (planeier) and coordinator become its first participants."""
+    viewer = require_viewer(ctx)
+    _deny(access.plan_create_denial(viewer.global_roles))
+    owner_id = validation.identifier("ownerId", data.owner_id)
+    coordinator_id = validation.identifier("coordinatorId", data.coordinator_id)
+    short_name = validation.required_text("shortName", data.short_name, max_length=120)
+    unit_id = (
+        validation.identifier("serviceUnitId", data.service_unit_id)
+        if data.service_unit_id
+        else None
+    )
+    if owner_id == coordinator_id:
+        raise bad_input("coordinatorId", "The coordinator cannot be the plan's owner.")
+    if data.revision_date and data.revision_date < data.start_date:
+        raise bad_input("revisionDate", "revisionDate cannot be before startDate.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        found = await persons.by_ids(conn, [owner_id, coordinator_id])
+        if owner_id not in found:
+            raise bad_input("ownerId", "No such person.")
+        if coordinator_id not in found:
+            raise bad_input("coordinatorId", "No such person.")
+        if unit_id and not await plans.service_unit_exists(conn, unit_id):
+            raise bad_input("serviceUnitId", "No such service unit.")
+        plan_id = await plans.insert_plan(
+            conn,
+            {
+                "short_name": short_name,
+                "type": data.type,
+                "start_date": data.start_date,
+                "revision_date": data.revision_date,
+                "service_unit_id": unit_id,
+                "created_by": viewer.person_id,
+            },
+            now,
+        )
+        for person_id, role in ((owner_id, access.OWNER), (coordinator_id, access.COORDINATOR)):
+            await plans.insert_participant(
+                conn,
+                plan_id=plan_id,
+                person_id=person_id,
+                role=role,
+                responsibility=None,
+                rights={},
+                joined_on=ctx.today(),
+                now=now,
+            )
+        await _audit(conn, ctx, "plan.created", plan_id, owner=owner_id, coordinator=coordinator_id)
+    _fresh(ctx)
+    return plan_id
+
+
+async def update_plan(
+    ctx: Context,
+    plan_id: str,
+    short_name: str | None,
+    plan_type: str | None,
+    revision_date: dt.date | None,
+) -> uuid.UUID:
+    pid = validation.identifier("id", plan_id)
+    values: dict[str, object] = {}
+    if short_name is not None:
+        values["short_name"] = validation.required_text("shortName", short_name, max_length=120)
+    if plan_type is not None:
+        values["type"] = plan_type
+    if revision_date is not None:
+        values["revision_date"] = revision_date
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _locked_view(conn, ctx, pid)
+        _deny(access.plan_edit_denial(facts(view)))
+        if revision_date is not None and revision_date < view.plan.start_date:
+            raise bad_input("revisionDate", "revisionDate cannot be before the plan's start.")
+        await plans.update_plan(conn, pid, values, ctx.now())
+        await _audit(conn, ctx, "plan.updated", pid, **values)
+    _fresh(ctx)
+    return pid
+
+
+@dataclass(frozen=True)
+class NewConsent:
+    given_by_id: str
+    given_by_relation: str
+    given_on: dt.date
+    expires_on: dt.date
+    scope: str | None
+    default_grant: dict[str, object]
+
+
+async def record_consent(ctx: Context, plan_id: str, data: NewConsent) -> ConsentRow:
+    """Record the plan's consent (samtykke); it replaces the one before."""
+    pid = validation.identifier("planId", plan_id)
+    giver = validation.identifier("givenById", data.given_by_id)
+    scope = validation.text("scope", data.scope, max_length=4000)
+    if data.expires_on < data.given_on:
+        raise bad_input("expiresOn", "The consent cannot expire before it was given.")
+    if data.given_on > ctx.today():
+        raise bad_input("givenOn", "givenOn cannot be in the future.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _locked_view(conn, ctx, pid)
+        _deny(access.coordinator_denial(facts(view)))
+        members = (await plans.participants_of(conn, [pid]))[pid]
+        giver_part = next((p for p in members if p.person_id == giver), None)
+        _check_consent_giver(giver_part, data.given_by_relation)
+        row = await plans.insert_consent(
+            conn,
+            pid,
+            {
+                "given_by": giver,
+                "given_by_relation": data.given_by_relation,
+                "given_on": data.given_on,
+                "expires_on": data.expires_on,
+                "scope": scope,
+                "default_grant": _grant(data.default_grant).as_dict(),
+            },
+            ctx.now(),
+            require_viewer(ctx).person_id,
+        )
+        await _audit(conn, ctx, "consent.recorded", pid, consent=row.id, expires_on=data.expires_on)
+        await notify_access_changed(conn, f"plan:{pid}")
+    _fresh(ctx)
+    return row
+
+
+def _check_consent_giver(giver: ParticipantRow | None, relation: str) -> None:
+    """SELF is the owner; PARENT and GUARDIAN are a guardian or relative in the plan."""
+    if giver is None:
+        raise bad_input("givenById", "The consent giver must take part in the plan.")
+    if relation == "SELF" and giver.role != access.OWNER:
+        raise bad_input("givenByRelation", "Only the owner gives consent as SELF.")
+    if relation in ("PARENT", "GUARDIAN") and giver.role not in (access.GUARDIAN, "RELATIVE"):
+        raise bad_input("givenByRelation", f"{relation} consent comes from a guardian or relative.")
+
+
+async def revoke_consent(ctx: Context, plan_id: str) -> ConsentRow:
+    pid = validation.identifier("planId", plan_id)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _locked_view(conn, ctx, pid)
+        _deny(access.revoke_consent_denial(facts(view)))
+        if view.consent is None:
+            raise bad_input("planId", "The plan has no consent to revoke.")
+        row = await plans.revoke_consent(conn, view.consent.id, ctx.today())
+        await plans.touch(conn, pid, ctx.now())
+        await _audit(conn, ctx, "consent.revoked", pid, consent=row.id)
+        await notify_access_changed(conn, f"plan:{pid}")
+    _fresh(ctx)
+    return row
+
+
+def rights_overrides(rights: Mapping[str, object] | None) -> dict[str, object]:
+    return {k: v for k, v in (rights or {}).items() if v is not None}
+
+
+async def add_participant(
+    ctx: Context,
+    plan_id: str,
+    person_id: str,
+    role: str,
+    responsibility: str | None,
+    rights: Mapping[str, object] | None,
+) -> ParticipantRow:
+    pid = validation.identifier("planId", plan_id)
+    person = validation.identifier("personId", person_id)
+    text = validation.text("responsibility", responsibility, max_length=4000)
+    if role in (access.OWNER, access.COORDINATOR):
+        raise bad_input("role", "A plan has one owner and one coordinator, set when it is created.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _locked_view(conn, ctx, pid)
+        _deny(access.coordinator_denial(facts(view)))
+        if await persons.by_id(conn, person) is None:
+            raise bad_input("personId", "No such person.")
+        members = (await plans.participants_of(conn, [pid]))[pid]
+        if any(p.person_id == person for p in members):
+            raise bad_input("personId", "The person already takes part in this plan.")
+        assert view.mine is not None
+        await notify.notify(conn, ctx, view, "PARTICIPANT_ADDED", actor_id=view.mine.id)
+        row = await plans.insert_participant(
+            conn,
+            plan_id=pid,
+            person_id=person,
+            role=role,
+            responsibility=text,
+            rights=rights_overrides(rights),
+            joined_on=ctx.today(),
+            now=ctx.now(),
+        )
+        await plans.touch(conn, pid, ctx.now())
+        await _audit(
+            conn, ctx, "participant.added", pid, participant=row.id, person=person, role=role
+        )
+    _fresh(ctx)
+    return row
+
+
+async def _locked_participant(
+    conn: Conn, ctx: Context, participant_id: str
+) -> tuple[ParticipantRow, PlanView]:
+    part_id = validation.identifier("id", participant_id)
+    row = (await plans.participants_by_ids(conn, [part_id])).get(part_id)
+    if row is None:
+        raise not_found("participant")
+    try:
+        view = await _locked_view(conn, ctx, row.plan_id)
+    except GraphQLError:
+        raise not_found("participant") from None
+    if view.mine is None and row.left_on is None:
+        raise not_found("participant")
+    return row, view
+
+
+async def update_participant(
+    ctx: Context,
+    participant_id: str,
+    responsibility: str | None,
+    rights: Mapping[str, object] | None,
+    consent_expires_on: dt.date | None,
+) -> ParticipantRow:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _locked_participant(conn, ctx, participant_id)
+        _deny(access.coordinator_denial(facts(view)))
+        if row.left_on is not None:
+            raise bad_input("id", "The participant has left the plan.")
+        values: dict[str, object] = {}
+        if responsibility is not None:
+            values["responsibility"] = validation.text(
+                "responsibility", responsibility, max_length=4000
+            )
+        if rights is not None:
+            if row.role in (access.OWNER, access.COORDINATOR):
+                raise bad_input("rights", "The owner and the coordinator always have full access.")
+            values["rights"] = {**row.rights, **rights_overrides(rights)}
+        if consent_expires_on is not None:
+            if view.consent and consent_expires_on < view.consent.given_on:
+                raise bad_input(
+                    "consentExpiresOn", "The consent cannot expire before it was given."
+                )
+            values["consent_expires_on"] = consent_expires_on
+        if values:
+            row = await plans.update_participant(conn, row.id, values)
+            await plans.touch(conn, row.plan_id, ctx.now())
+            await _audit(
+                conn, ctx, "participant.updated", row.plan_id, participant=row.id, **values
+            )
+            await notify_access_changed(conn, f"plan:{row.plan_id}")
+    _fresh(ctx)
+    return row
+
+
+async def remove_participant(ctx: Context, participant_id: str) -> ParticipantRow:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _locked_participant(conn, ctx, participant_id)
+        _deny(access.coordinator_denial(facts(view)))
+        if row.role == access.OWNER:
+            raise bad_input("id", "The plan's owner cannot be removed.")
+        if row.role == access.COORDINATOR:
+            raise bad_input("id", "The coordinator cannot be removed; end or hand over the plan.")
+        if row.left_on is not None:
+            raise bad_input("id", "The participant has already left the plan.")
+        row = await plans.update_participant(conn, row.id, {"left_on": ctx.today()})
+        await plans.touch(conn, row.plan_id, ctx.now())
+        await _audit(conn, ctx, "participant.removed", row.plan_id, participant=row.id)
+        await notify_access_changed(conn, f"plan:{row.plan_id}")
+    _fresh(ctx)
+    return row
+
+
+async def set_notification(
+    ctx: Context, participant_id: str, event: str, sms: bool, email: bool
+) -> ParticipantRow:
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _locked_participant(conn, ctx, participant_id)
+        _deny(access.own_participation_denial(facts(view), row.id))
+        await plans.set_notification(conn, row.id, event, sms, email)
+        await _audit(
+            conn,
+            ctx,
+            "notification.set",
+            row.plan_id,
+            participant=row.id,
+            event=event,
+            sms=sms,
+            email=email,
+        )
+    _fresh(ctx)
+    return row
+
+
+async def mark_plan_visited(ctx: Context, plan_id: str) -> uuid.UUID:
+    viewer = require_viewer(ctx)
+    view = await visible_plan(ctx, plan_id)
+    if view.mine is None:
+        raise forbidden("NOT_PARTICIPANT")
+    async with ctx.pool.acquire() as conn:
+        await plans.record_visit(conn, view.plan.id, viewer.person_id, ctx.now())
+    _fresh(ctx)
+    return view.plan.id

@@ -1,0 +1,82 @@
+"""Input types (API.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from schema.enums import Access, ConsentGiver, PlanType
+
+
+@strawberry.input(description="Contact details; omit a field to leave it, null to clear it.")
+class PersonInput:
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    birth_date: dt.date | None = strawberry.UNSET
+    position: str | None = strawberry.UNSET
+    workplace: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    mobile: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    fax: str | None = strawberry.UNSET
+    street: str | None = strawberry.UNSET
+    postcode: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+
+    def given(self) -> dict[str, object]:
+        """The fields the caller sent, by their GraphQL names."""
+        names = {
+            "first_name": "firstName",
+            "last_name": "lastName",
+            "birth_date": "birthDate",
+        }
+        return {names.get(k, k): v for k, v in vars(self).items() if v is not strawberry.UNSET}
+
+
+@strawberry.input
+class CreatePlanInput:
+    owner_id: strawberry.ID
+    short_name: str
+    type: PlanType
+    start_date: dt.date
+    coordinator_id: strawberry.ID
+    service_unit_id: strawberry.ID | None = None
+    revision_date: dt.date | None = None
+
+
+@strawberry.input(description="Grants to set; an omitted field keeps its value (or NONE/false).")
+class AccessGrantInput:
+    participants: Access | None = None
+    goals: Access | None = None
+    activities: Access | None = None
+    messages: Access | None = None
+    calendar: Access | None = None
+    documents: Access | None = None
+    edit_person: bool | None = None
+    print: bool | None = None
+
+    def overrides(self) -> dict[str, object]:
+        return {
+            k: (v.value if isinstance(v, Access) else v)
+            for k, v in vars(self).items()
+            if v is not None
+        }
+
+
+@strawberry.input
+class ConsentInput:
+    given_by_id: strawberry.ID
+    given_by_relation: ConsentGiver
+    given_on: dt.date
+    expires_on: dt.date
+    default_grant: AccessGrantInput
+    scope: str | None = None
+
+
+@strawberry.input
+class PlanFilter:
+    owner_first_name: str | None = None
+    owner_last_name: str | None = None
+    include_ended: bool | None = False
+    type: PlanType | None = None
