@@ -32,8 +32,8 @@ from gateway.http_limits import GraphQLHttpLimits
 from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
 from gateway.settings import Settings
-from resolvers import auth, content
-from resolvers.context import Clock, Context, Viewer, utc_now
+from resolvers import access_log, admin, auth, content, jobs, lifecycle
+from resolvers.context import ApiKeyViewer, Clock, Context, Viewer, utc_now
 from resolvers.loaders import Loaders
 from schema import build_schema
 
@@ -62,6 +62,10 @@ class GatewayState:
     async def viewer_for_token(self, token: str) -> Viewer | None:
         async with self.pool.acquire() as conn:
             return await auth.viewer_for_token(conn, token, self.clock())
+
+    async def api_key_for(self, secret: str, client: str | None) -> ApiKeyViewer | None:
+        async with self.pool.acquire() as conn:
+            return await admin.api_key_viewer(conn, secret, self.clock(), client)
 
     def context(
         self,
@@ -155,8 +159,12 @@ class GatewayView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         token = _bearer(request.headers.get("authorization"))
-        viewer = await self.state.viewer_for_token(token) if token else None
         client = request.client.host if request.client else None
+        if token and token.startswith(admin.API_KEY_PREFIX):
+            ctx = self.state.context(None, None, client, request, response)
+            ctx.api_key = await self.state.api_key_for(token, client)
+            return ctx
+        viewer = await self.state.viewer_for_token(token) if token else None
         return self.state.context(viewer, token, client, request, response)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -181,6 +189,11 @@ def _http_error(exc: HTTPException) -> Response:
     if isinstance(exc.__cause__, InvalidOperationTypeError):
         return PlainTextResponse(exc.reason, status_code=405, headers={"Allow": "POST"})
     return PlainTextResponse(exc.reason, status_code=exc.status_code)
+
+
+def _refusal(exc: GraphQLError) -> Response:
+    code = str((exc.extensions or {}).get("code"))
+    return _plain(_STATUS_OF_CODE.get(code, 400), exc.message)
 
 
 _STATUS_OF_CODE = {
@@ -217,6 +230,7 @@ def create_app(
         if run_workers:
             worker = OutboxWorker(active, senders or senders_from_settings(settings), clock)
             tasks.append(asyncio.create_task(worker.run_forever(), name="outbox"))
+            tasks.append(asyncio.create_task(jobs.run_forever(active, clock), name="jobs"))
         try:
             yield
         finally:
@@ -241,26 +255,20 @@ def create_app(
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    async def download(request: Request) -> Response:
-        """GET downloadUrl with the bearer token: the same access check as Plan.documents."""
+    async def _file_context(request: Request) -> Context | Response:
         state = view.state
         token = _bearer(request.headers.get("authorization"))
         viewer = await state.viewer_for_token(token) if token else None
         if viewer is None:
             return _plain(401, "Log in first.")
         client = request.client.host if request.client else None
-        ctx = state.context(viewer, token, client, request)
-        try:
-            row, data = await content.readable_document(
-                ctx, request.path_params["plan_id"], request.path_params["document_id"]
-            )
-        except GraphQLError as exc:
-            code = str((exc.extensions or {}).get("code"))
-            return _plain(_STATUS_OF_CODE.get(code, 400), exc.message)
-        ascii_name = row.name.encode("ascii", "replace").decode().replace('"', "")
+        return state.context(viewer, token, client, request)
+
+    def _file(data: bytes, media_type: str, name: str) -> Response:
+        ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
         return Response(
             data,
-            media_type=row.content_type,
+            media_type=media_type,
             headers={
                 "Content-Disposition": f'attachment; filename="{ascii_name}"',
                 "X-Content-Type-Options": "nosniff",
@@ -268,11 +276,62 @@ def create_app(
             },
         )
 
+    async def download(request: Request) -> Response:
+        """GET downloadUrl with the bearer token: the same access check as Plan.documents."""
+        ctx = await _file_context(request)
+        if isinstance(ctx, Response):
+            return ctx
+        params = request.path_params
+        try:
+            row, data = await content.readable_document(
+                ctx, params["plan_id"], params["document_id"]
+            )
+        except GraphQLError as exc:
+            return _refusal(exc)
+        finally:
+            await access_log.flush(ctx)
+        return _file(data, row.content_type, row.name)
+
+    async def archive(request: Request) -> Response:
+        """An archived copy of the plan, as JSON or PDF."""
+        ctx = await _file_context(request)
+        if isinstance(ctx, Response):
+            return ctx
+        params = request.path_params
+        kind = params["kind"]
+        if kind not in ("json", "pdf"):
+            return _plain(404, "No such archive format.")
+        try:
+            row, data = await lifecycle.archive_file(
+                ctx, params["plan_id"], params["archive_id"], kind
+            )
+        except GraphQLError as exc:
+            return _refusal(exc)
+        finally:
+            await access_log.flush(ctx)
+        media = "application/json" if kind == "json" else "application/pdf"
+        return _file(data, media, f"plan-arkiv-{row.archived_at:%Y%m%d}.{kind}")
+
+    async def print_plan(request: Request) -> Response:
+        """Utskrift: the plan as PDF, with only the sections this viewer may read."""
+        ctx = await _file_context(request)
+        if isinstance(ctx, Response):
+            return ctx
+        try:
+            data = await lifecycle.print_pdf(ctx, request.path_params["plan_id"])
+        except GraphQLError as exc:
+            return _refusal(exc)
+        finally:
+            await access_log.flush(ctx)
+        return _file(data, "application/pdf", "plan.pdf")
+
     app = Starlette(
         routes=[
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
             Route("/plans/{plan_id}/documents/{document_id}", download, methods=["GET"]),
+            Route("/plans/{plan_id}/archives/{archive_id}.{kind}", archive, methods=["GET"]),
+            Route("/plans/{plan_id}/print.pdf", print_plan, methods=["GET"]),
             Route("/health", health),
         ],
         lifespan=lifespan,

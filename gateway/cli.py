@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--otp-channel", choices=["EMAIL", "SMS"], default="EMAIL")
     admin.add_argument("--mobile")
     sub.add_parser("schema", help="print the GraphQL SDL")
+    jobs = sub.add_parser("run-jobs", help="run the scheduled jobs (consent-expiry warnings)")
+    jobs.add_argument("--once", action="store_true", help="run what is due, then exit")
     send = sub.add_parser("send-notifications", help="run the outbox worker")
     send.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     return parser
@@ -204,9 +206,32 @@ async def _run_outbox(settings: Settings, *, once: bool) -> int:
     return 0
 
 
+def _run_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_jobs(settings, once=args.once))
+
+
+async def _jobs(settings: Settings, *, once: bool) -> int:
+    from db.pool import create_pool
+    from gateway.database import database_url
+    from resolvers import jobs
+    from resolvers.context import utc_now
+
+    pool = await create_pool(await asyncio.to_thread(database_url, settings), max_size=2)
+    try:
+        if once:
+            queued = await jobs.warn_expiring_consents(pool, utc_now)
+            print("another process is running the job" if queued is None else f"queued {queued}")
+        else:
+            await jobs.run_forever(pool, utc_now)
+    finally:
+        await pool.close()
+    return 0
+
+
 _COMMANDS = {
     "serve": _serve,
     "migrate": _migrate,
     "create-admin": _create_admin,
     "send-notifications": _send_notifications,
+    "run-jobs": _run_jobs,
 }

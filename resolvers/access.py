@@ -346,3 +346,61 @@ def shares_for_visibility(
         ):
             return False
     return True
+
+
+# --- ending, archives, print, reports ---------------------------------------------------
+
+
+def archives_read_denial(plan: PlanFacts) -> Denial:
+    """The list of archives (arkiv): the coordinator and the owner."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    return None if is_lead(plan.mine) else "ROLE_REQUIRED"
+
+
+def archive_download_denial(plan: PlanFacts, today: dt.date) -> Denial:
+    """An archived copy: the coordinator and the owner; others need the print right."""
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if is_lead(plan.mine):
+        return None
+    return print_denial(plan, today)
+
+
+def print_denial(plan: PlanFacts, today: dt.date) -> Denial:
+    """Utskrift: participants whose grant has the print right (with a valid consent)."""
+    reason = consent_denial(plan, today)
+    if reason:
+        return reason
+    return None if effective_grant(plan, today).print else "NO_GRANT"
+
+
+def reports_denial(global_roles: Set[str]) -> Denial:
+    """Aggregate reports: REPORTER and SYSTEM_ADMIN (or a reporting tool's REPORTER key)."""
+    return None if global_roles & {REPORTER, SYSTEM_ADMIN} else "ROLE_REQUIRED"
+
+
+def api_key_admin_denial(global_roles: Set[str]) -> Denial:
+    """Issuing and revoking API keys: SYSTEM_ADMIN."""
+    return None if SYSTEM_ADMIN in global_roles else "ROLE_REQUIRED"
+
+
+def service_unit_admin_denial(global_roles: Set[str]) -> Denial:
+    """Service units (tjenesteenheter) are managed by SYSTEM_ADMIN."""
+    return None if SYSTEM_ADMIN in global_roles else "ROLE_REQUIRED"
+
+
+def unit_scope_denial(
+    global_roles: Set[str],
+    *,
+    is_coordinator: bool,
+    viewer_unit: uuid.UUID | None,
+    person_unit: uuid.UUID | None,
+) -> Denial:
+    """A LOCAL_ADMIN manages persons and accounts of their own service unit only; the other
+    roles that may create persons are not bound to a unit."""
+    if global_roles & {SYSTEM_ADMIN, COORDINATING_UNIT} or is_coordinator:
+        return None
+    if LOCAL_ADMIN in global_roles:
+        return None if viewer_unit is not None and viewer_unit == person_unit else "ROLE_REQUIRED"
+    return "ROLE_REQUIRED"

@@ -547,6 +547,15 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
         person = await persons.by_id(conn, pid)
         if person is None:
             raise not_found("person")
+        me = await persons.by_id(conn, viewer.person_id)
+        scope = access.unit_scope_denial(
+            viewer.global_roles,
+            is_coordinator=await plans.is_coordinator_anywhere(conn, viewer.person_id),
+            viewer_unit=me.service_unit_id if me else None,
+            person_unit=person.service_unit_id,
+        )
+        if scope:
+            raise forbidden(scope)
         if await accounts.by_person(conn, pid):
             raise bad_input("personId", "This person already has an account.")
         if await accounts.by_username(conn, name):

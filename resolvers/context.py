@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+
+from db.access_log import Read
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
@@ -35,6 +37,15 @@ class Viewer:
     global_roles: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class ApiKeyViewer:
+    """A reporting tool's API key: roles, no person."""
+
+    key_id: uuid.UUID
+    name: str
+    roles: frozenset[str]
+
+
 @dataclass
 class Context:
     pool: asyncpg.Pool
@@ -48,6 +59,15 @@ class Context:
     bus: Any = None  # db.bus.MessageBus of this process, for subscriptions
     token: str | None = None
     connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init
+    api_key: ApiKeyViewer | None = None  # a reporting tool instead of a person
+    reads: set[Read] = field(default_factory=set)  # for the access log, flushed per request
+
+    def record_read(
+        self, plan_id: uuid.UUID | None, subject_id: uuid.UUID | None, what: str
+    ) -> None:
+        """Innsyn i logg: remember that the viewer read this (one row per request)."""
+        if self.viewer is not None:
+            self.reads.add(Read(plan_id, subject_id, what))
 
     def now(self) -> dt.datetime:
         return self.clock()

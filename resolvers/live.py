@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from db.bus import MessageBus
 from db.messages import MessageRow
-from resolvers import access, auth, validation
+from resolvers import access, access_log, auth, validation
 from resolvers.context import Context
 from resolvers.errors import forbidden, not_found, unauthenticated
 from resolvers.loaders import Loaders
@@ -33,9 +33,13 @@ async def _current(ctx: Context) -> Context:
 
 
 async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> str | None:
+    """Why messages of this plan may no longer reach the subscriber; an ended plan has no
+    live messages any more."""
     view = await ctx.loaders.plan_view_by_id.load(plan_id)
     if view is None or view.mine is None:
         return "NOT_PARTICIPANT"
+    if view.plan.status == "ENDED":
+        return "PLAN_ENDED"
     return access.section_denial(facts(view), "messages", ctx.today())
 
 
@@ -61,7 +65,7 @@ async def message_stream(
         view = await now_ctx.loaders.plan_view_by_id.load(pid)
         if view is None or view.mine is None:
             raise not_found("plan")
-        denial = access.section_denial(facts(view), "messages", now_ctx.today())
+        denial = await _plan_denial(now_ctx, pid)
         if denial:
             raise forbidden(denial)
     sub = bus.subscribe(pid)
@@ -80,6 +84,8 @@ async def message_stream(
             if pid is None and await _plan_denial(now_ctx, item.plan_id):
                 continue
             if await _visible(now_ctx, item):
+                now_ctx.record_read(item.plan_id, None, "messages")
+                await access_log.flush(now_ctx)
                 yield now_ctx, item
     finally:
         bus.unsubscribe(sub)

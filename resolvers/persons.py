@@ -84,9 +84,18 @@ async def field_denial(ctx: Context, person: PersonRow, field: str) -> str | Non
 
 
 async def read_field(ctx: Context, person: PersonRow, field: str, value: object) -> object:
+    """One contact field, if visible; reading a non-public field of someone else is logged."""
     denial = await field_denial(ctx, person, field)
     if denial:
         raise forbidden(denial)
+    viewer = ctx.viewer
+    if (
+        viewer is not None
+        and viewer.person_id != person.id
+        and value is not None
+        and (await visibility_of(ctx, person.id))[field] != "ALL"
+    ):
+        ctx.record_read(None, person.id, f"person:{field}")
     return value
 
 
@@ -163,6 +172,8 @@ def clean_person_input(
             out[column] = validation.mobile(key, value if isinstance(value, str) else None)
         elif key in ("phone", "fax"):
             out[column] = validation.phone(key, value if isinstance(value, str) else None)
+        elif key == "serviceUnitId":
+            out[column] = validation.identifier(key, value) if isinstance(value, str) else None
         elif key == "postcode":
             out[column] = validation.postcode(key, value if isinstance(value, str) else None)
         else:
@@ -189,6 +200,7 @@ _INPUT_COLUMNS = {
     "street": "street",
     "postcode": "postcode",
     "city": "city",
+    "serviceUnitId": "service_unit_id",
 }
 
 
@@ -204,6 +216,7 @@ async def create_person(ctx: Context, raw: dict[str, object]) -> PersonRow:
         denial = await _may_administer_persons(conn, viewer)
         if denial:
             raise forbidden(denial)
+        values["service_unit_id"] = await _unit_for_new_person(conn, viewer, values)
         born = values.get("birth_date")
         if isinstance(born, dt.date):
             existing = await persons.find_same(
@@ -225,6 +238,30 @@ async def create_person(ctx: Context, raw: dict[str, object]) -> PersonRow:
             client_addr=ctx.client_addr,
         )
     return row
+
+
+async def _unit_for_new_person(
+    conn: Conn, viewer: Viewer, values: dict[str, object]
+) -> uuid.UUID | None:
+    """A LOCAL_ADMIN's new persons belong to the admin's own service unit."""
+    wanted = values.get("service_unit_id")
+    assert wanted is None or isinstance(wanted, uuid.UUID)
+    if wanted is not None and not await plans.service_unit_exists(conn, wanted):
+        raise bad_input("serviceUnitId", "No such service unit.")
+    is_coordinator = await plans.is_coordinator_anywhere(conn, viewer.person_id)
+    me = await persons.by_id(conn, viewer.person_id)
+    own_unit = me.service_unit_id if me else None
+    unit = (
+        wanted
+        if wanted is not None
+        else (own_unit if access.LOCAL_ADMIN in viewer.global_roles else None)
+    )
+    denial = access.unit_scope_denial(
+        viewer.global_roles, is_coordinator=is_coordinator, viewer_unit=own_unit, person_unit=unit
+    )
+    if denial:
+        raise forbidden(denial)
+    return unit
 
 
 async def _co_participant_may_edit(ctx: Context, person_id: uuid.UUID) -> bool:
@@ -255,6 +292,10 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
     )
     if denial:
         raise forbidden(denial)
+    if "service_unit_id" in values:
+        unit_denial = access.service_unit_admin_denial(viewer.global_roles)
+        if unit_denial:
+            raise forbidden(unit_denial)
     if not values:
         return current
     now = ctx.now()
@@ -302,7 +343,8 @@ async def set_field_visibility(ctx: Context, field: str, visibility: str) -> Per
             client_addr=ctx.client_addr,
             detail={"field": field, "visibility": visibility},
         )
-    ctx.loaders.visibility_by_person.clear(viewer.person_id)
+    # clear(key) raises KeyError for a key this request has not loaded; clear_all never does.
+    ctx.loaders.visibility_by_person.clear_all()
     row = await ctx.loaders.person_by_id.load(viewer.person_id)
     assert row is not None
     return row
@@ -328,7 +370,7 @@ async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> Pe
             client_addr=ctx.client_addr,
             detail={"roles": sorted(roles)},
         )
-    ctx.loaders.global_roles_by_person.clear(pid)
+    ctx.loaders.global_roles_by_person.clear_all()  # clear(pid) raises if not loaded
     return row
 
 

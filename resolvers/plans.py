@@ -76,9 +76,11 @@ async def view_of(ctx: Context, plan_id: uuid.UUID) -> PlanView:
 
 
 def require_section(ctx: Context, view: PlanView, section: str) -> None:
+    """Reading a section: allowed by access.section_denial, and written to the access log."""
     denial = access.section_denial(facts(view), section, ctx.today())
     if denial:
         raise forbidden(denial)
+    ctx.record_read(view.plan.id, None, section)
 
 
 def my_access(ctx: Context, view: PlanView) -> access.Grant:
@@ -170,6 +172,7 @@ async def consent(ctx: Context, view: PlanView) -> ConsentRow | None:
     denial = access.consent_read_denial(facts(view))
     if denial:
         raise forbidden(denial)
+    ctx.record_read(view.plan.id, None, "consent")
     return view.consent
 
 

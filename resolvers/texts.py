@@ -92,3 +92,12 @@ def event_email(event: str) -> Text:
 def event_sms(event: str) -> Text:
     subject, _ = _EVENTS[event]
     return Text("", f"plangruppe: {subject}. Logg inn for å se det.")
+
+
+def consent_expiry_warning(days: int) -> Text:
+    return Text(
+        "Samtykke utløper snart",
+        f"Hei!\n\nSamtykket for en deltaker i en plan du koordinerer utløper om {days} dager "
+        "eller mindre. Logg inn i plangruppe for å se hvilken plan det gjelder og fornye "
+        "samtykket.\n\nHilsen plangruppe",
+    )

@@ -22,6 +22,8 @@ from schema.extensions import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_TOKENS,
+    AccessLogWriter,
+    ApiKeyScope,
     AuthMutationAlone,
     CachedParser,
     ErrorCodes,
@@ -49,6 +51,8 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     # Factories, not instances: every request gets fresh extension objects.
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
+        AccessLogWriter,
+        ApiKeyScope,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -97,3 +97,11 @@ class NotificationEvent(Enum):
     COMMENT = "COMMENT"
     CALENDAR_ENTRY = "CALENDAR_ENTRY"
     PARTICIPANT_ADDED = "PARTICIPANT_ADDED"
+
+
+@strawberry.enum(description="What a plan count report is grouped by.")
+class PlanGroupBy(Enum):
+    TYPE = "TYPE"
+    STATUS = "STATUS"
+    SERVICE_UNIT = "SERVICE_UNIT"
+    START_MONTH = "START_MONTH"

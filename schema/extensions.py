@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -16,9 +17,15 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
+from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, SchemaExtension
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from resolvers.errors import CODES
+from resolvers import access_log
+from resolvers.context import Context
+from resolvers.errors import CODES, forbidden
 
 log = logging.getLogger("plangruppe.errors")
 
@@ -145,3 +152,42 @@ class AuthMutationAlone(AddValidationRules):
 
     def __init__(self) -> None:
         super().__init__([_AuthMutationAlone])
+
+
+class AccessLogWriter(SchemaExtension):
+    """Innsyn i logg: after each operation, write what the viewer read (one row per plan
+    section or person field, however many fields touched it)."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        ctx = self.execution_context.context
+        if isinstance(ctx, Context) and ctx.reads:
+            await access_log.flush(ctx)
+
+
+class ApiKeyScope(SchemaExtension):
+    """A reporting tool's key opens `reports` and nothing else."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context.context
+        if isinstance(ctx, Context) and ctx.api_key is not None:
+            operation = self.execution_context.operation_type
+            names = _root_fields(self.execution_context.graphql_document)
+            if operation != StrawberryOperationType.QUERY or not names <= {"reports", "__typename"}:
+                self.execution_context.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[forbidden("ROLE_REQUIRED", "An API key may only read reports.")],
+                )
+        yield
+
+
+def _root_fields(document: DocumentNode | None) -> set[str]:
+    names: set[str] = set()
+    for definition in document.definitions if document else ():
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    names.add(selection.name.value)
+                else:
+                    names.add("<fragment>")
+    return names

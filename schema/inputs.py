@@ -23,6 +23,10 @@ class PersonInput:
     street: str | None = strawberry.UNSET
     postcode: str | None = strawberry.UNSET
     city: str | None = strawberry.UNSET
+    service_unit_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Tjenesteenhet; a LOCAL_ADMIN's new persons get the admin's own unit.",
+    )
 
     def given(self) -> dict[str, object]:
         """The fields the caller sent, by their GraphQL names."""
@@ -30,6 +34,7 @@ class PersonInput:
             "first_name": "firstName",
             "last_name": "lastName",
             "birth_date": "birthDate",
+            "service_unit_id": "serviceUnitId",
         }
         return {names.get(k, k): v for k, v in vars(self).items() if v is not strawberry.UNSET}
 

@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 from strawberry.file_uploads import Upload
 
-from resolvers import auth, content, persons, plans
+from resolvers import admin, auth, content, lifecycle, persons, plans
 from resolvers import messages as message_resolvers
 from resolvers.errors import unauthenticated
 from schema.context import Info
@@ -23,6 +23,7 @@ from schema.enums import (
 from schema.inputs import AccessGrantInput, ConsentInput, CreatePlanInput, PersonInput
 from schema.types import (
     Activity,
+    ApiKey,
     AuthenticatorSetup,
     CalendarEntry,
     Comment,
@@ -34,6 +35,8 @@ from schema.types import (
     Participant,
     Person,
     Plan,
+    PlanArchive,
+    ServiceUnit,
     Session,
 )
 
@@ -346,3 +349,32 @@ class Mutation:
         name = getattr(file, "filename", None) or "dokument"
         row = await content.upload_document(info.context, plan_id, content.Upload(name, data))
         return Document(row=row)
+
+    # --- ending, archiving, administration ---
+
+    @strawberry.mutation(
+        description="End the plan (coordinator): read-only from then on, and archived."
+    )
+    async def end_plan(self, info: Info, id: strawberry.ID, end_date: dt.date, reason: str) -> Plan:
+        plan_id = await lifecycle.end_plan(info.context, id, end_date, reason)
+        return Plan(view=await plans.visible_plan(info.context, plan_id))
+
+    @strawberry.mutation(description="Archive the plan now (coordinator).")
+    async def archive_plan(self, info: Info, id: strawberry.ID) -> PlanArchive:
+        return PlanArchive(row=await lifecycle.archive_plan(info.context, id))
+
+    @strawberry.mutation(
+        description="An API key for a reporting tool (SYSTEM_ADMIN); secret shown once."
+    )
+    async def create_api_key(self, info: Info, name: str, roles: list[GlobalRole]) -> ApiKey:
+        row, secret = await admin.create_api_key(info.context, name, [r.value for r in roles])
+        return ApiKey(row=row, secret=secret)
+
+    @strawberry.mutation(description="Revoke an API key at once (SYSTEM_ADMIN).")
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> bool:
+        return await admin.revoke_api_key(info.context, id)
+
+    @strawberry.mutation(description="Create a service unit (SYSTEM_ADMIN).")
+    async def create_service_unit(self, info: Info, name: str) -> ServiceUnit:
+        unit_id, label = await admin.create_service_unit(info.context, name)
+        return ServiceUnit(id=strawberry.ID(str(unit_id)), name=label)

@@ -7,10 +7,20 @@ import datetime as dt
 import strawberry
 
 from db.plans import PlanFilter as PlanFilterData
-from resolvers import persons, plans
+from resolvers import access_log, persons, plans, reports
 from schema.context import Info
 from schema.inputs import PlanFilter
-from schema.types import PageInfo, Person, Plan, PlanConnection, PlanEdge, ServiceUnit
+from schema.types import (
+    AccessLogConnection,
+    AccessLogEntry,
+    PageInfo,
+    Person,
+    Plan,
+    PlanConnection,
+    PlanEdge,
+    Reports,
+    ServiceUnit,
+)
 
 
 @strawberry.type
@@ -77,3 +87,23 @@ class Query:
             ServiceUnit(id=strawberry.ID(str(i)), name=n)
             for i, n in await persons.service_units(info.context)
         ]
+
+    @strawberry.field(
+        description="Aggregate reports: REPORTER or SYSTEM_ADMIN, or a reporting tool's key."
+    )
+    async def reports(self, info: Info) -> Reports | None:
+        reports.require_reporter(info.context)
+        return Reports()
+
+    @strawberry.field(description="Innsyn i logg: who read my plans and my data, newest first.")
+    async def my_access_log(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> AccessLogConnection:
+        page = await access_log.my_access_log(info.context, 50 if first is None else first, after)
+        return AccessLogConnection(
+            edges=[AccessLogEntry(row=r) for r in page.rows],
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=str(page.rows[-1].id) if page.rows else None,
+            ),
+        )

@@ -8,13 +8,18 @@ from typing import Annotated
 
 import strawberry
 
+from db.access_log import LogRow
+from db.apikeys import ApiKeyRow
+from db.archives import ArchiveRow
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.messages import MessageRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
 from resolvers import access, content, persons
+from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
+from resolvers import reports as report_resolvers
 from resolvers.errors import forbidden
 from schema.context import Info
 from schema.enums import (
@@ -24,6 +29,7 @@ from schema.enums import (
     NotificationEvent,
     OtpChannel,
     PersonField,
+    PlanGroupBy,
     PlanStatus,
     PlanType,
     Role,
@@ -400,6 +406,11 @@ class Plan:
     async def documents(self, info: Info) -> list[Document] | None:
         return [Document(row=d) for d in await content.documents(info.context, self.view)]
 
+    @strawberry.field(description="Arkiv: the plan's archived snapshots; coordinator and owner.")
+    async def archives(self, info: Info) -> list[PlanArchive] | None:
+        rows = await lifecycle_resolvers.plan_archives(info.context, self.view.plan.id)
+        return [PlanArchive(row=r) for r in rows]
+
     @strawberry.field(description="The consent: owner, coordinator and guardian only.")
     async def consent(self, info: Info) -> Consent | None:
         row = await plan_resolvers.consent(info.context, self.view)
@@ -649,3 +660,149 @@ class MessageEdge:
 class MessageConnection:
     edges: list[MessageEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="An immutable snapshot of the whole plan (JSON and PDF).")
+class PlanArchive:
+    row: strawberry.Private[ArchiveRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def archived_at(self) -> dt.datetime:
+        return self.row.archived_at
+
+    @strawberry.field(description="SHA-256 of the canonical JSON document.")
+    def sha256(self) -> str:
+        return self.row.sha256
+
+    @strawberry.field
+    def reason(self) -> str | None:
+        return self.row.reason
+
+    @strawberry.field(description="GET with the bearer token: the canonical JSON document.")
+    def json_url(self, info: Info) -> str:
+        base = info.context.settings.public_url
+        return f"{base}/plans/{self.row.plan_id}/archives/{self.row.id}.json"
+
+    @strawberry.field(description="GET with the bearer token: the PDF rendering.")
+    def pdf_url(self, info: Info) -> str:
+        base = info.context.settings.public_url
+        return f"{base}/plans/{self.row.plan_id}/archives/{self.row.id}.pdf"
+
+
+@strawberry.type(description="Innsyn i logg: someone read my plan or my data.")
+class AccessLogEntry:
+    row: strawberry.Private[LogRow]
+
+    @strawberry.field
+    def at(self) -> dt.datetime:
+        return self.row.at
+
+    @strawberry.field
+    async def viewer(self, info: Info) -> Person:
+        person = await info.context.loaders.person_by_id.load(self.row.viewer_id)
+        assert person is not None
+        return Person(row=person)
+
+    @strawberry.field
+    async def plan(self, info: Info) -> Plan | None:
+        if self.row.plan_id is None:
+            return None
+        view = await info.context.loaders.plan_view_by_id.load(self.row.plan_id)
+        return Plan(view=view) if view is not None and view.mine is not None else None
+
+    @strawberry.field(description="What was read: a plan section, person:FIELD, print, archive …")
+    def what(self) -> str:
+        return self.row.what
+
+
+@strawberry.type
+class AccessLogConnection:
+    edges: list[AccessLogEntry]
+    page_info: PageInfo
+
+
+@strawberry.type
+class PlanCount:
+    type: PlanType | None
+    status: PlanStatus | None
+    service_unit: str | None
+    start_month: str | None
+    count: int | None = strawberry.field(description="Null when below 5 (small-cell suppression).")
+
+
+@strawberry.type
+class CaseloadBucket:
+    plans_per_coordinator: str
+    coordinators: int | None = strawberry.field(description="Null when below 5.")
+
+
+@strawberry.type(
+    description="Aggregates only; any count below 5 is null. REPORTER or SYSTEM_ADMIN."
+)
+class Reports:
+    @strawberry.field
+    async def plan_counts(
+        self,
+        info: Info,
+        group_by: list[PlanGroupBy],
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+    ) -> list[PlanCount]:
+        rows = await report_resolvers.plan_counts(
+            info.context, [g.value for g in group_by], from_, to
+        )
+        return [
+            PlanCount(
+                type=PlanType(r.type) if r.type else None,
+                status=PlanStatus(r.status) if r.status else None,
+                service_unit=r.service_unit,
+                start_month=r.start_month,
+                count=r.count,
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(description="Participants whose consent runs out within the days given.")
+    async def consents_expiring(self, info: Info, within_days: int) -> int | None:
+        return await report_resolvers.consents_expiring(info.context, within_days)
+
+    @strawberry.field(description="How many coordinators have how many active plans.")
+    async def coordinator_caseload(self, info: Info) -> list[CaseloadBucket]:
+        return [
+            CaseloadBucket(plans_per_coordinator=label, coordinators=n)
+            for label, n in await report_resolvers.coordinator_caseload(info.context)
+        ]
+
+
+@strawberry.type(description="A reporting tool's key; the secret is only in createApiKey's answer.")
+class ApiKey:
+    row: strawberry.Private[ApiKeyRow]
+    secret: str | None = None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def roles(self) -> list[GlobalRole]:
+        return [GlobalRole(r) for r in self.row.roles]
+
+    @strawberry.field
+    def created_at(self) -> dt.datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def last_used_at(self) -> dt.datetime | None:
+        return self.row.last_used_at
+
+    @strawberry.field
+    def revoked_at(self) -> dt.datetime | None:
+        return self.row.revoked_at

@@ -1,0 +1,58 @@
+"""The access log (innsyn i logg): who read which plan section or person's data, when."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from db.pool import Conn
+
+
+@dataclass(frozen=True)
+class Read:
+    plan_id: uuid.UUID | None
+    subject_id: uuid.UUID | None
+    what: str
+
+
+@dataclass(frozen=True)
+class LogRow:
+    id: int
+    at: dt.datetime
+    viewer_id: uuid.UUID
+    plan_id: uuid.UUID | None
+    what: str
+
+
+async def record(
+    conn: Conn,
+    reads: Iterable[Read],
+    *,
+    viewer_id: uuid.UUID,
+    at: dt.datetime,
+    client_addr: str | None,
+) -> None:
+    rows = [(at, viewer_id, r.plan_id, r.subject_id, r.what, client_addr) for r in reads]
+    if rows:
+        await conn.executemany(
+            "INSERT INTO access_log (at, viewer_id, plan_id, subject_id, what, client_addr)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            rows,
+        )
+
+
+async def about(conn: Conn, person_id: uuid.UUID, first: int, before: int | None) -> list[LogRow]:
+    """Reads of the plans this person owns and of their own data, newest first (not their own)."""
+    records = await conn.fetch(
+        "SELECT l.id, l.at, l.viewer_id, l.plan_id, l.what FROM access_log l"
+        " WHERE (l.subject_id = $1 OR l.plan_id IN (SELECT plan_id FROM participants"
+        "  WHERE person_id = $1 AND role = 'OWNER'))"
+        " AND l.viewer_id <> $1 AND ($3::bigint IS NULL OR l.id < $3)"
+        " ORDER BY l.id DESC LIMIT $2",
+        person_id,
+        first,
+        before,
+    )
+    return [LogRow(**dict(r)) for r in records]

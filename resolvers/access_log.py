@@ -1,0 +1,51 @@
+"""Innsyn i logg: the owner can see who read their plans and their data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db import access_log
+from db.access_log import LogRow
+from resolvers.context import Context
+from resolvers.errors import bad_input, unauthenticated
+
+MAX_PAGE = 100
+
+
+async def flush(ctx: Context) -> None:
+    """Write this request's reads, one row per viewer × plan × section (or person field)."""
+    if not ctx.reads or ctx.viewer is None:
+        return
+    reads, ctx.reads = ctx.reads, set()
+    async with ctx.pool.acquire() as conn:
+        await access_log.record(
+            conn,
+            sorted(reads, key=str),
+            viewer_id=ctx.viewer.person_id,
+            at=ctx.now(),
+            client_addr=ctx.client_addr,
+        )
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: list[LogRow]
+    has_next: bool
+
+
+async def my_access_log(ctx: Context, first: int, after: str | None) -> LogPage:
+    """Reads of my plans and my data by others, newest first. Reading it is logged too."""
+    viewer = ctx.viewer
+    if viewer is None:
+        raise unauthenticated()
+    if not 0 <= first <= MAX_PAGE:
+        raise bad_input("first", f"first must be between 0 and {MAX_PAGE}.")
+    before = None
+    if after is not None:
+        if not after.isdigit():
+            raise bad_input("after", "after is not a cursor from this list.")
+        before = int(after)
+    async with ctx.pool.acquire() as conn:
+        rows = await access_log.about(conn, viewer.person_id, first + 1, before)
+    ctx.record_read(None, viewer.person_id, "access_log")
+    return LogPage(rows[:first], len(rows) > first)

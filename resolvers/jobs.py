@@ -1,0 +1,70 @@
+"""Scheduled jobs: the consent-expiry warnings (samtykke utløper)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from db import outbox, reports
+from resolvers import texts
+from resolvers.context import Clock
+
+log = logging.getLogger("plangruppe.jobs")
+
+THRESHOLDS = (30, 7)
+_LOCK_KEY = 0x636F6E73656E74  # any constant shared by every gateway process
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None:
+    """Tell coordinators 30 and 7 days before a participant's consent expires, once per
+    threshold. Safe to run from several processes: one runs, the others skip (None)."""
+    now = clock()
+    today = now.astimezone(OSLO).date()
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
+            return None
+        due = await reports.due_consent_warnings(conn, today, THRESHOLDS)
+        sent = 0
+        by_participant: dict[object, list[dict[str, object]]] = {}
+        for row in due:
+            by_participant.setdefault(row["participant_id"], []).append(row)
+        for participant_id, rows in by_participant.items():
+            # Recorded for every threshold reached; one message, naming the nearest.
+            nearest = min(int(str(r["threshold_days"])) for r in rows)
+            for r in rows:
+                expires = r["expires_on"]
+                assert isinstance(expires, dt.date)
+                await reports.record_warning(
+                    conn, participant_id, int(str(r["threshold_days"])), expires, now
+                )
+            email = rows[0]["coordinator_email"]
+            if isinstance(email, str) and email:
+                text = texts.consent_expiry_warning(nearest)
+                await outbox.enqueue(
+                    conn,
+                    channel="EMAIL",
+                    recipient=email,
+                    subject=text.subject,
+                    body=text.body,
+                    now=now,
+                )
+                sent += 1
+        return sent
+
+
+async def run_forever(pool: asyncpg.Pool, clock: Clock, interval: float = 3600.0) -> None:
+    """Hourly; the job itself decides what is due today and never repeats a warning."""
+    while True:
+        try:
+            count = await warn_expiring_consents(pool, clock)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.error("consent-expiry job failed, will try again: %s", exc)
+        else:
+            if count:
+                log.info("queued %s consent-expiry warnings", count)
+        await asyncio.sleep(interval)

@@ -1,0 +1,130 @@
+"""Ending (avslutte) and archiving (arkivere) plans, archive downloads and print (utskrift)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import uuid
+
+from db import archives, audit, plans
+from db.archives import ArchiveRow
+from db.bus import notify_access_changed
+from db.pool import Conn
+from resolvers import access, pdf, snapshot, validation
+from resolvers.context import Context
+from resolvers.errors import bad_input, forbidden, not_found
+from resolvers.messages import visible as message_visible
+from resolvers.plans import _deny, _fresh, _locked_view, facts, visible_plan
+
+
+async def _archive(conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | None) -> ArchiveRow:
+    """Snapshot the whole plan as it is now: canonical JSON, its SHA-256 and a PDF."""
+    doc = await snapshot.build(conn, plan_id)
+    data = snapshot.canonical(doc)
+    rendered = await asyncio.to_thread(pdf.render, doc, "Arkivert plan")
+    row = await archives.insert(
+        conn,
+        plan_id=plan_id,
+        archived_by=ctx.viewer.person_id if ctx.viewer else None,
+        reason=reason,
+        document=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        pdf=rendered,
+        now=ctx.now(),
+    )
+    await audit.record(
+        conn,
+        at=ctx.now(),
+        actor_id=ctx.viewer.person_id if ctx.viewer else None,
+        action="plan.archived",
+        target=str(plan_id),
+        client_addr=ctx.client_addr,
+        detail={"archive": str(row.id), "sha256": row.sha256},
+    )
+    return row
+
+
+async def end_plan(ctx: Context, plan_id: str, end_date: dt.date, reason: str) -> uuid.UUID:
+    """End the collaboration: read-only from now on, subscriptions end, and an archive is made."""
+    pid = validation.identifier("id", plan_id)
+    why = validation.required_text("reason", reason, max_length=2000)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _locked_view(conn, ctx, pid)
+        _deny(access.coordinator_denial(facts(view)))
+        if end_date < view.plan.start_date:
+            raise bad_input("endDate", "endDate cannot be before the plan's start.")
+        await plans.update_plan(
+            conn, pid, {"status": "ENDED", "end_date": end_date, "end_reason": why}, ctx.now()
+        )
+        await _archive(conn, ctx, pid, f"Avsluttet: {why}")
+        await audit.record(
+            conn,
+            at=ctx.now(),
+            actor_id=view.mine.person_id if view.mine else None,
+            action="plan.ended",
+            target=str(pid),
+            client_addr=ctx.client_addr,
+            detail={"endDate": str(end_date)},
+        )
+        await notify_access_changed(conn, f"plan:{pid}")
+    _fresh(ctx)
+    return pid
+
+
+async def archive_plan(ctx: Context, plan_id: str) -> ArchiveRow:
+    """Archive now (coordinator, also after the plan has ended)."""
+    pid = validation.identifier("id", plan_id)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        view = await _locked_view(conn, ctx, pid)
+        _deny(access.coordinator_denial(facts(view), allow_ended=True))
+        row = await _archive(conn, ctx, pid, "Arkivert av koordinator")
+    _fresh(ctx)
+    return row
+
+
+async def plan_archives(ctx: Context, plan_id: uuid.UUID) -> list[ArchiveRow]:
+    view = await visible_plan(ctx, plan_id)
+    _deny(access.archives_read_denial(facts(view)))
+    async with ctx.pool.acquire() as conn:
+        return (await archives.of_plans(conn, [plan_id]))[plan_id]
+
+
+async def archive_file(
+    ctx: Context, plan_id: str, archive_id: str, kind: str
+) -> tuple[ArchiveRow, bytes]:
+    """An archived copy (json or pdf): coordinator and owner; others need the print right."""
+    view = await visible_plan(ctx, plan_id, "planId")
+    denial = access.archive_download_denial(facts(view), ctx.today())
+    if denial:
+        raise forbidden(denial)
+    aid = validation.identifier("archiveId", archive_id)
+    async with ctx.pool.acquire() as conn:
+        found = await archives.content(conn, aid, kind)
+    if found is None or found[0].plan_id != view.plan.id:
+        raise not_found("archive")
+    ctx.record_read(view.plan.id, None, "archive")
+    return found
+
+
+async def print_pdf(ctx: Context, plan_id: str) -> bytes:
+    """Utskrift: the plan as PDF with only the sections this viewer may read."""
+    view = await visible_plan(ctx, plan_id, "planId")
+    plan = facts(view)
+    denial = access.print_denial(plan, ctx.today())
+    if denial:
+        raise forbidden(denial)
+    today = ctx.today()
+    readable = {s for s in snapshot.ALL_SECTIONS if access.section_denial(plan, s, today) is None}
+    async with ctx.pool.acquire() as conn:
+        doc = await snapshot.build(
+            conn,
+            view.plan.id,
+            sections=readable,
+            message_filter=lambda m: message_visible(ctx, view, m),
+            with_consent=access.consent_read_denial(plan) is None,
+        )
+    for section in readable:
+        ctx.record_read(view.plan.id, None, section)
+    ctx.record_read(view.plan.id, None, "print")
+    return await asyncio.to_thread(pdf.render, doc, "Utskrift")
