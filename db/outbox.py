@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from db.pool import Conn
 
-MAX_ATTEMPTS = 20
+# A notification is retried (with backoff) for three days, then kept in the table, failed:
+# a mail server down for a weekend loses nothing.
+GIVE_UP_AFTER = dt.timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,11 @@ async def mark_failed(
 ) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4,"
-        " failed_at = CASE WHEN attempts + 1 >= $5 THEN $2::timestamptz END WHERE id = $1",
+        " failed_at = CASE WHEN $2::timestamptz - created_at >= $5 THEN $2::timestamptz END"
+        " WHERE id = $1",
         outbox_id,
         now,
         error[:500],
         retry_at,
-        MAX_ATTEMPTS,
+        GIVE_UP_AFTER,
     )

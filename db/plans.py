@@ -432,15 +432,21 @@ class UnreadFacts:
 async def unread(
     conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[UnreadFacts]]:
-    """Messages newer than the viewer's read mark, by plan (at most 50 each); the row filter
-    is applied by the caller through access.message_visible."""
+    """Messages newer than the viewer's read mark, by plan (at most 50 each). The database
+    narrows to others' messages the viewer could see (so the limit never hides one behind
+    messages that do not count); the caller decides through access.message_visible."""
     records = await conn.fetch(
         "SELECT m.plan_id, m.author_id, CASE WHEN m.to_all THEN NULL ELSE"
         "  (SELECT array_agg(participant_id) FROM message_recipients WHERE message_id = m.id) END"
         "  AS recipients"
         " FROM unnest($2::uuid[]) AS pid(id)"
+        " JOIN participants me ON me.plan_id = pid.id AND me.person_id = $1"
+        "  AND me.left_on IS NULL"
         " CROSS JOIN LATERAL (SELECT * FROM messages m"
-        "   WHERE m.plan_id = pid.id AND m.created_at > coalesce((SELECT read_until FROM"
+        "   WHERE m.plan_id = pid.id AND m.author_id <> me.id"
+        "   AND (m.to_all OR me.role IN ('OWNER', 'COORDINATOR') OR EXISTS (SELECT 1"
+        "    FROM message_recipients mr WHERE mr.message_id = m.id AND mr.participant_id = me.id))"
+        "   AND m.created_at > coalesce((SELECT read_until FROM"
         "   message_reads r WHERE r.plan_id = pid.id AND r.person_id = $1), '-infinity')"
         "   ORDER BY m.created_at DESC LIMIT 50) m",
         viewer_id,

@@ -11,7 +11,7 @@ from db.pool import Conn
 GROUP_COLUMNS = {
     "TYPE": "p.type",
     "STATUS": "p.status",
-    "SERVICE_UNIT": "coalesce(u.name, '')",
+    "SERVICE_UNIT": "u.name",
     "START_MONTH": "to_char(p.start_date, 'YYYY-MM')",
 }
 
@@ -44,7 +44,7 @@ async def consents_expiring(conn: Conn, today: dt.date, within_days: int) -> int
         " JOIN consents c ON c.id = p.consent_id"
         " WHERE p.status = 'ACTIVE' AND pa.left_on IS NULL"
         " AND pa.role NOT IN ('OWNER', 'COORDINATOR') AND c.revoked_on IS NULL"
-        " AND coalesce(pa.consent_expires_on, c.expires_on) BETWEEN $1 AND $1 + $2::int",
+        " AND least(pa.consent_expires_on, c.expires_on) BETWEEN $1 AND $1 + $2::int",
         today,
         within_days,
     )
@@ -81,7 +81,7 @@ async def due_consent_warnings(
     contact, not yet warned for that threshold and expiry date."""
     records = await conn.fetch(
         "SELECT pa.id AS participant_id, t.days AS threshold_days,"
-        " coalesce(pa.consent_expires_on, c.expires_on) AS expires_on,"
+        " least(pa.consent_expires_on, c.expires_on) AS expires_on,"
         " cp.email AS coordinator_email"
         " FROM participants pa JOIN plans p ON p.id = pa.plan_id AND p.status = 'ACTIVE'"
         " JOIN consents c ON c.id = p.consent_id AND c.revoked_on IS NULL"
@@ -90,10 +90,10 @@ async def due_consent_warnings(
         " JOIN persons cp ON cp.id = co.person_id"
         " CROSS JOIN unnest($2::int[]) AS t(days)"
         " WHERE pa.left_on IS NULL AND pa.role NOT IN ('OWNER', 'COORDINATOR')"
-        " AND coalesce(pa.consent_expires_on, c.expires_on) BETWEEN $1 AND $1 + t.days"
+        " AND least(pa.consent_expires_on, c.expires_on) BETWEEN $1 AND $1 + t.days"
         " AND NOT EXISTS (SELECT 1 FROM consent_warnings w WHERE w.participant_id = pa.id"
         "  AND w.threshold_days = t.days"
-        "  AND w.expires_on = coalesce(pa.consent_expires_on, c.expires_on))"
+        "  AND w.expires_on = least(pa.consent_expires_on, c.expires_on))"
         " ORDER BY pa.id, t.days",
         today,
         list(thresholds),

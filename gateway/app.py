@@ -27,7 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
 from db.bus import MessageBus
-from db.pool import create_pool
+from db.pool import counting, create_pool
 from gateway.http_limits import GraphQLHttpLimits
 from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
@@ -112,14 +112,26 @@ class GatewayView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        key = request.headers.get("idempotency-key")
-        if key is not None and request.method == "POST":
-            response = await self._idempotent(request, key)
-        else:
-            response = await self._answer(request)
-        await response(scope, receive, send)
+        try:
+            key = request.headers.get("idempotency-key")
+            if key is not None and request.method == "POST":
+                response = await self._idempotent(request, key)
+            else:
+                response = await self._answer(request)
+            await response(scope, receive, send)
+        finally:
+            await request.close()  # an upload's temporary files
 
     async def _answer(self, request: Request) -> Response:
+        if not self.state.settings.expose_sql_count:
+            return await self._run(request)
+        with counting() as count:
+            response = await self._run(request)
+            await asyncio.sleep(0)  # asyncpg reports statements via call_soon
+        response.headers["X-SQL-Statements"] = str(count.statements)
+        return response
+
+    async def _run(self, request: Request) -> Response:
         try:
             return await self.run(request)
         except HTTPException as exc:

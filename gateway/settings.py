@@ -32,6 +32,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     allowed_origins: tuple[str, ...] = ()
     otp_channels: tuple[str, ...] = OTP_CHANNELS
+    expose_sql_count: bool = False  # benchmarks: X-SQL-Statements on every GraphQL response
 
     @property
     def production(self) -> bool:
@@ -62,6 +63,9 @@ class Settings:
             public_url=(get("PLANGRUPPE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             allowed_origins=_list(get("PLANGRUPPE_ALLOWED_ORIGINS")),
             otp_channels=_channels(get("PLANGRUPPE_OTP_CHANNELS")),
+            expose_sql_count=_flag(
+                get("PLANGRUPPE_EXPOSE_SQL_COUNT"), "PLANGRUPPE_EXPOSE_SQL_COUNT"
+            ),
         )
         settings.check()
         return settings

@@ -118,12 +118,15 @@ def is_lead(mine: Participation | None) -> bool:
 
 
 def consent_expiry(plan: PlanFacts) -> dt.date | None:
-    """The viewer's consent expiry in this plan: their own date, else the plan consent's."""
+    """The viewer's consent expiry in this plan: the plan consent's date, or the viewer's own
+    date when that is earlier (a participant's own date can shorten, never extend, it)."""
     if plan.mine is None:
         return None
-    if plan.mine.consent_expires_on is not None:
-        return plan.mine.consent_expires_on
-    return plan.consent.expires_on if plan.consent else None
+    own = plan.mine.consent_expires_on
+    common = plan.consent.expires_on if plan.consent else None
+    if own is None or common is None:
+        return own or common
+    return min(own, common)
 
 
 def consent_denial(plan: PlanFacts, today: dt.date) -> Denial:
@@ -221,16 +224,14 @@ def consent_read_denial(plan: PlanFacts) -> Denial:
     return None if plan.mine.role in (COORDINATOR, OWNER, GUARDIAN) else "ROLE_REQUIRED"
 
 
-def participant_detail_denial(
-    plan: PlanFacts, participant_id: uuid.UUID, section_ok: bool
-) -> Denial:
+def participant_detail_denial(plan: PlanFacts, participant_id: uuid.UUID, today: dt.date) -> Denial:
     """Ansvar (responsibility) is plan-only: the participant, the owner and coordinator,
-    and participants who may read the PARTICIPANTS section."""
+    and participants who may read the PARTICIPANTS section (else that section's reason)."""
     if plan.mine is None:
         return "NOT_PARTICIPANT"
-    if plan.mine.participant_id == participant_id or is_lead(plan.mine) or section_ok:
+    if plan.mine.participant_id == participant_id or is_lead(plan.mine):
         return None
-    return "NO_GRANT"
+    return section_denial(plan, "participants", today)
 
 
 def participant_rights_denial(plan: PlanFacts, participant_id: uuid.UUID) -> Denial:

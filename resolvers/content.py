@@ -19,7 +19,15 @@ from db.pool import Conn
 from resolvers import access, notify, validation
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
-from resolvers.plans import _fresh, _locked_view, facts, require_section, view_of, visible_plan
+from resolvers.plans import (
+    _fresh,
+    _locked_view,
+    facts,
+    require_section,
+    require_viewer,
+    view_of,
+    visible_plan,
+)
 
 GOAL_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "CANCELLED")
 ACTIVITY_STATUSES = ("PLANNED", "IN_PROGRESS", "DONE", "CANCELLED")
@@ -179,15 +187,18 @@ async def _after_change(
 
 
 async def _goal_in_visible_plan(conn: Conn, ctx: Context, goal_id: str, field: str) -> GoalRow:
+    viewer = require_viewer(ctx)
     gid = validation.identifier(field, goal_id)
     goal = (await content.goals_by_ids(conn, [gid])).get(gid)
     if goal is None:
         raise not_found("goal")
-    view = (await plans.views(conn, ctx.viewer.person_id if ctx.viewer else None, [goal.plan_id]))[
-        goal.plan_id
-    ]
-    if view.mine is None or access.section_denial(facts(view), "goals", ctx.today()):
+    view = (await plans.views(conn, viewer.person_id, [goal.plan_id]))[goal.plan_id]
+    if view.mine is None:
         raise not_found("goal")
+    plan, today = facts(view), ctx.today()
+    if access.section_denial(plan, "goals", today):
+        # A participant hears why, as from _writable (PLAN_ENDED, then consent, then grant).
+        raise forbidden(access.write_denial(plan, "goals", today) or "NO_GRANT")
     return goal
 
 
@@ -295,15 +306,18 @@ async def add_activity(
 async def _activity_in_visible_plan(
     conn: Conn, ctx: Context, activity_id: str, field: str
 ) -> ActivityRow:
+    viewer = require_viewer(ctx)
     aid = validation.identifier(field, activity_id)
     row = (await content.activities_by_ids(conn, [aid])).get(aid)
     if row is None:
         raise not_found("activity")
-    view = (await plans.views(conn, ctx.viewer.person_id if ctx.viewer else None, [row.plan_id]))[
-        row.plan_id
-    ]
-    if view.mine is None or access.section_denial(facts(view), "activities", ctx.today()):
+    view = (await plans.views(conn, viewer.person_id, [row.plan_id]))[row.plan_id]
+    if view.mine is None:
         raise not_found("activity")
+    plan, today = facts(view), ctx.today()
+    if access.section_denial(plan, "activities", today):
+        # A participant hears why, as from _writable (PLAN_ENDED, then consent, then grant).
+        raise forbidden(access.write_denial(plan, "activities", today) or "NO_GRANT")
     return row
 
 

@@ -36,14 +36,16 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
         for participant_id, rows in by_participant.items():
             # Recorded for every threshold reached; one message, naming the nearest.
             nearest = min(int(str(r["threshold_days"])) for r in rows)
+            recorded = False
             for r in rows:
                 expires = r["expires_on"]
                 assert isinstance(expires, dt.date)
-                await reports.record_warning(
+                # Only a warning this run recorded is sent: idempotent even without the lock.
+                recorded |= await reports.record_warning(
                     conn, participant_id, int(str(r["threshold_days"])), expires, now
                 )
             email = rows[0]["coordinator_email"]
-            if isinstance(email, str) and email:
+            if recorded and isinstance(email, str) and email:
                 text = texts.consent_expiry_warning(nearest)
                 await outbox.enqueue(
                     conn,

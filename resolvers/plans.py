@@ -191,8 +191,7 @@ async def responsibility(ctx: Context, participant: ParticipantRow) -> str | Non
     """Ansvar is plan-only."""
     view = await _participant_view(ctx, participant)
     plan = facts(view)
-    section_ok = access.section_denial(plan, "participants", ctx.today()) is None
-    denial = access.participant_detail_denial(plan, participant.id, section_ok)
+    denial = access.participant_detail_denial(plan, participant.id, ctx.today())
     if denial:
         raise forbidden(denial)
     return participant.responsibility
@@ -221,9 +220,10 @@ async def participant_consent_expiry(ctx: Context, participant: ParticipantRow) 
     denial = access.participant_rights_denial(plan, participant.id)
     if denial:
         raise forbidden(denial)
-    if participant.consent_expires_on:
-        return participant.consent_expires_on
-    return plan.consent.expires_on if plan.consent else None
+    theirs = access.Participation(
+        participant.id, participant.role, participant.rights, participant.consent_expires_on
+    )
+    return access.consent_expiry(access.PlanFacts(plan.plan_id, plan.ended, plan.consent, theirs))
 
 
 async def notifications(ctx: Context, participant: ParticipantRow) -> list[tuple[str, bool, bool]]:
@@ -485,9 +485,9 @@ async def add_participant(
 
 
 async def _locked_participant(
-    conn: Conn, ctx: Context, participant_id: str
+    conn: Conn, ctx: Context, participant_id: str, field: str = "id"
 ) -> tuple[ParticipantRow, PlanView]:
-    part_id = validation.identifier("id", participant_id)
+    part_id = validation.identifier(field, participant_id)
     row = (await plans.participants_by_ids(conn, [part_id])).get(part_id)
     if row is None:
         raise not_found("participant")
@@ -526,6 +526,12 @@ async def update_participant(
                 raise bad_input(
                     "consentExpiresOn", "The consent cannot expire before it was given."
                 )
+            if view.consent and consent_expires_on > view.consent.expires_on:
+                raise bad_input(
+                    "consentExpiresOn",
+                    "A participant's consent cannot outlast the plan's consent"
+                    f" ({view.consent.expires_on}).",
+                )
             values["consent_expires_on"] = consent_expires_on
         if values:
             row = await plans.update_participant(conn, row.id, values)
@@ -560,7 +566,7 @@ async def set_notification(
     ctx: Context, participant_id: str, event: str, sms: bool, email: bool
 ) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
-        row, view = await _locked_participant(conn, ctx, participant_id)
+        row, view = await _locked_participant(conn, ctx, participant_id, "participantId")
         _deny(access.own_participation_denial(facts(view), row.id))
         await plans.set_notification(conn, row.id, event, sms, email)
         await _audit(
@@ -582,7 +588,8 @@ async def mark_plan_visited(ctx: Context, plan_id: str) -> uuid.UUID:
     view = await visible_plan(ctx, plan_id)
     if view.mine is None:
         raise forbidden("NOT_PARTICIPANT")
-    async with ctx.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn, conn.transaction():
         await plans.record_visit(conn, view.plan.id, viewer.person_id, ctx.now())
+        await _audit(conn, ctx, "plan.visited", view.plan.id)
     _fresh(ctx)
     return view.plan.id

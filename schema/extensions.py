@@ -61,7 +61,11 @@ def _is_expected(error: GraphQLError) -> bool:
     code = (error.extensions or {}).get("code")
     if code in CODES:
         return True
-    return error.original_error is None
+    if error.original_error is None:
+        return True
+    # A variable that does not fit its type (an unknown enum value, a malformed date) is
+    # reported before execution, wrapping GraphQL's own error: bad input, not a fault.
+    return error.path is None and isinstance(error.original_error, GraphQLError)
 
 
 class ErrorCodes(MaskErrors):

@@ -18,6 +18,8 @@ CREATE TABLE plan_archives (
 CREATE INDEX plan_archives_plan_idx ON plan_archives (plan_id, archived_at);
 CREATE TRIGGER plan_archives_immutable BEFORE UPDATE OR DELETE ON plan_archives
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER plan_archives_no_truncate BEFORE TRUNCATE ON plan_archives
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- Who read what: one row per viewer × plan × section (or person) per request. Append-only.
 CREATE TABLE access_log (
