@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -79,21 +80,33 @@ class PlanView:
 
 @dataclass(frozen=True)
 class SharedPlan:
-    """A plan that the viewer and another person are both current participants of."""
+    """A plan that the viewer and another person are both current participants of: the
+    plan's consent, the viewer's participation, and the other person's role and own
+    consent date in it."""
 
     ended: bool
     consent: ConsentRow | None
     mine: ParticipantRow
-    theirs: ParticipantRow
+    their_id: uuid.UUID
+    their_role: str
+    their_expiry: dt.date | None
 
 
 def _prefixed(prefix: str, columns: str) -> str:
     return ", ".join(f"{prefix}.{c.strip()} AS {prefix}_{c.strip()}" for c in columns.split(","))
 
 
+@functools.cache
+def _keys(prefix: str, columns: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{c.strip()}" for c in columns.split(","))
+
+
 def _pick(record: asyncpg.Record, prefix: str, cls: type[Any], columns: str) -> Any:
-    values = {c.strip(): record[f"{prefix}_{c.strip()}"] for c in columns.split(",")}
-    return None if values["id"] is None else cls(**values)
+    """The prefixed columns of a joined row as one dataclass; None for a missing (NULL) row."""
+    keys = _keys(prefix, columns)
+    if record[keys[0]] is None:
+        return None
+    return cls(*[record[k] for k in keys])
 
 
 def _view(record: asyncpg.Record) -> PlanView:
@@ -237,29 +250,32 @@ async def shared_plans(
     conn: Conn, viewer_id: uuid.UUID, person_ids: Sequence[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, list[SharedPlan]]:
     """For each person (everyone the viewer shares a plan with, without ``person_ids``), the
-    plans the viewer currently shares with them."""
+    plans the viewer currently shares with them. One row per plan: the co-participants come
+    as arrays, so a coordinator with many plans costs one short result."""
     records = await conn.fetch(
         f"SELECT p.status = 'ENDED' AS ended, {_prefixed('c', CONSENT_COLUMNS)},"
-        f" {_prefixed('me', PARTICIPANT_COLUMNS)}, {_prefixed('th', PARTICIPANT_COLUMNS)}"
+        f" {_prefixed('me', PARTICIPANT_COLUMNS)}, array_agg(th.person_id) AS th_person,"
+        " array_agg(th.id) AS th_id, array_agg(th.role) AS th_role,"
+        " array_agg(th.consent_expires_on) AS th_expiry"
         " FROM participants me JOIN plans p ON p.id = me.plan_id"
         " JOIN participants th ON th.plan_id = p.id AND th.left_on IS NULL"
         " LEFT JOIN consents c ON c.id = p.consent_id"
         " WHERE me.person_id = $1 AND me.left_on IS NULL"
-        " AND ($2::uuid[] IS NULL OR th.person_id = ANY($2))",
+        " AND ($2::uuid[] IS NULL OR th.person_id = ANY($2))"
+        " GROUP BY p.id, c.id, me.id",
         viewer_id,
         None if person_ids is None else list(person_ids),
     )
     found: dict[uuid.UUID, list[SharedPlan]] = {p: [] for p in person_ids or ()}
     for r in records:
-        theirs = _pick(r, "th", ParticipantRow, PARTICIPANT_COLUMNS)
-        found.setdefault(theirs.person_id, []).append(
-            SharedPlan(
-                ended=r["ended"],
-                consent=_pick(r, "c", ConsentRow, CONSENT_COLUMNS),
-                mine=_pick(r, "me", ParticipantRow, PARTICIPANT_COLUMNS),
-                theirs=theirs,
+        consent = _pick(r, "c", ConsentRow, CONSENT_COLUMNS)
+        mine = _pick(r, "me", ParticipantRow, PARTICIPANT_COLUMNS)
+        for person, their_id, role, expiry in zip(
+            r["th_person"], r["th_id"], r["th_role"], r["th_expiry"], strict=True
+        ):
+            found.setdefault(person, []).append(
+                SharedPlan(r["ended"], consent, mine, their_id, role, expiry)
             )
-        )
     return found
 
 
@@ -498,3 +514,12 @@ async def service_unit_exists(conn: Conn, unit_id: uuid.UUID) -> bool:
     return bool(
         await conn.fetchval("SELECT EXISTS (SELECT 1 FROM service_units WHERE id = $1)", unit_id)
     )
+
+
+# _pick builds rows positionally: the column lists must follow the dataclasses' field order.
+for _cls, _columns in (
+    (PlanRow, PLAN_COLUMNS),
+    (ConsentRow, CONSENT_COLUMNS),
+    (ParticipantRow, PARTICIPANT_COLUMNS),
+):
+    assert [c.strip() for c in _columns.split(",")] == [f.name for f in fields(_cls)], _cls

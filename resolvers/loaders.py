@@ -37,6 +37,8 @@ class Loaders:
     """Everything a request may load in batches; built fresh for every request."""
 
     def __init__(self, pool: asyncpg.Pool, viewer_id: uuid.UUID | None = None) -> None:
+        # Decisions computed from loaded rows, kept for the rest of the request.
+        self.shares_active_plan: dict[uuid.UUID, bool] = {}
         self.person_by_id: DataLoader[uuid.UUID, persons.PersonRow | None] = _loader(
             pool, persons.by_ids
         )

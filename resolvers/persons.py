@@ -44,17 +44,23 @@ async def _shared_plans(ctx: Context, person_id: uuid.UUID) -> list[plans.Shared
 
 
 async def _shares_active_plan(ctx: Context, person_id: uuid.UUID) -> bool:
-    today = ctx.today()
-    for shared in await _shared_plans(ctx, person_id):
-        if access.shares_for_visibility(
-            ended=shared.ended,
-            consent=_consent_facts(shared.consent),
-            viewer=_participation(shared.mine),
-            other=_participation(shared.theirs),
-            today=today,
-        ):
-            return True
-    return False
+    """Decided once per person per request, however many of their fields are read."""
+    memo = ctx.loaders.shares_active_plan
+    if person_id not in memo:
+        today = ctx.today()
+        memo[person_id] = any(
+            access.shares_for_visibility(
+                ended=shared.ended,
+                consent=_consent_facts(shared.consent),
+                viewer=_participation(shared.mine),
+                other=access.Participation(
+                    shared.their_id, shared.their_role, {}, shared.their_expiry
+                ),
+                today=today,
+            )
+            for shared in await _shared_plans(ctx, person_id)
+        )
+    return memo[person_id]
 
 
 def _consent_facts(consent: plans.ConsentRow | None) -> access.ConsentFacts | None:

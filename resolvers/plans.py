@@ -39,7 +39,16 @@ def _grant(data: Mapping[str, Any] | None) -> access.Grant:
 
 
 def facts(view: PlanView) -> access.PlanFacts:
-    """The plain facts access.py decides on."""
+    """The plain facts access.py decides on, computed once per loaded plan view."""
+    cached = view.__dict__.get("_facts")
+    if cached is None:
+        cached = _facts(view)
+        object.__setattr__(view, "_facts", cached)  # a per-request cache on a frozen row
+    assert isinstance(cached, access.PlanFacts)
+    return cached
+
+
+def _facts(view: PlanView) -> access.PlanFacts:
     consent = view.consent
     mine = view.mine
     return access.PlanFacts(
