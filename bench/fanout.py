@@ -14,8 +14,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -25,7 +23,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.load import free_port, start, wait_ready
+from bench.load import free_port, start, stop, wait_ready
 from bench.seed import STATE, refresh_sessions
 
 SUBSCRIBE = "subscription($p: ID) { messageAdded(planId: $p) { id body } }"
@@ -150,13 +148,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         done.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGINT)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(procs)
     lat = sorted(latencies)
     want = sum(expected.values())
     got = sum(min(received[b], n) for b, n in expected.items())

@@ -81,6 +81,17 @@ def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
     )
 
 
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Ctrl-C for each server (its whole process group), then a kill if it hangs."""
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGINT)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 async def wait_ready(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
@@ -211,13 +222,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             )
         return lines
     finally:
-        for proc in (gateway, floor):
-            os.killpg(proc.pid, signal.SIGINT)
-        for proc in (gateway, floor):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop([gateway, floor])
 
 
 def main() -> None:

@@ -53,7 +53,13 @@ _HOUSEKEEPING: set[str] = set()
 
 async def _init_connection(conn: Conn) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    # Added after the codec set-up, so a connection opened mid-request does not count it.
+    # asyncpg looks up array types on first use, a few statements per connection; do it
+    # here, once, rather than in the middle of some request.
+    await conn.fetchrow(
+        "SELECT '{}'::uuid[], '{}'::date[], '{}'::timestamptz[], '{}'::text[], '{}'::bigint[],"
+        " '{}'::int[]"
+    )
+    # Added after the set-up, so a connection opened mid-request does not count it.
     _HOUSEKEEPING.add(conn.get_reset_query())
     conn.add_query_logger(_log_query)
 

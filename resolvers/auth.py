@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pyotp
 from graphql import GraphQLError
 
-from db import accounts, audit, outbox, persons, plans
+from db import accounts, audit, persons, plans
 from db.bus import notify_access_changed
 from db.pool import Conn
-from resolvers import access, passwords, texts, validation
+from resolvers import access, notify, passwords, texts, validation
 from resolvers.context import Context, Viewer
 from resolvers.errors import (
     bad_input,
@@ -173,21 +173,12 @@ async def _login(
     if channel == "EMAIL":
         assert person.email and code
         text = texts.login_code_email(code)
-        await outbox.enqueue(
-            conn,
-            channel="EMAIL",
-            recipient=person.email,
-            subject=text.subject,
-            body=text.body,
-            now=now,
-        )
+        await notify.queue_email(conn, person.email, text, now)
         masked = _mask_email(person.email)
     elif channel == "SMS":
         assert person.mobile and code
         text = texts.login_code_sms(code)
-        await outbox.enqueue(
-            conn, channel="SMS", recipient=person.mobile, subject="", body=text.body, now=now
-        )
+        await notify.queue_sms(conn, person.mobile, text, now)
         masked = _mask_mobile(person.mobile)
     else:
         masked = "autentiseringsapp"
@@ -334,14 +325,7 @@ async def _notify_change(
 ) -> None:
     if person.email:
         text = texts.change_notice(what)
-        await outbox.enqueue(
-            conn,
-            channel="EMAIL",
-            recipient=person.email,
-            subject=text.subject,
-            body=text.body,
-            now=now,
-        )
+        await notify.queue_email(conn, person.email, text, now)
 
 
 async def change_password(ctx: Context, current_password: str, new_password: str) -> bool:
@@ -398,14 +382,7 @@ async def request_password_reset(ctx: Context, username_or_email: str) -> bool:
         if account and person and person.email:
             link = await _issue_token(conn, ctx, account.id, "RESET", RESET_TTL, "reset-password")
             text = texts.password_reset(link)
-            await outbox.enqueue(
-                conn,
-                channel="EMAIL",
-                recipient=person.email,
-                subject=text.subject,
-                body=text.body,
-                now=now,
-            )
+            await notify.queue_email(conn, person.email, text, now)
         await audit.record(
             conn,
             at=now,
@@ -571,14 +548,7 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
             conn, ctx, account.id, "INVITATION", INVITATION_TTL, "set-password"
         )
         text = texts.invitation(link, name)
-        await outbox.enqueue(
-            conn,
-            channel="EMAIL",
-            recipient=person.email,
-            subject=text.subject,
-            body=text.body,
-            now=now,
-        )
+        await notify.queue_email(conn, person.email, text, now)
         await audit.record(
             conn,
             at=now,

@@ -154,6 +154,20 @@ async def _responsible(conn: Conn, view: PlanView, responsible_id: str | None) -
     return rid
 
 
+def _edits(
+    title: str | None, description: str | None, status: str | None, statuses: tuple[str, ...]
+) -> dict[str, object]:
+    """The changes of updateGoal/updateActivity: only what was given, validated."""
+    values: dict[str, object] = {}
+    if title is not None:
+        values["title"] = validation.required_text("title", title, max_length=300)
+    if description is not None:
+        values["description"] = validation.text("description", description, max_length=10_000)
+    if status is not None:
+        values["status"] = _status(status, statuses)
+    return values
+
+
 def _status(value: str | None, allowed: tuple[str, ...]) -> str | None:
     if value is None:
         return None
@@ -247,13 +261,7 @@ async def update_goal(
     async with ctx.pool.acquire() as conn, conn.transaction():
         goal = await _goal_in_visible_plan(conn, ctx, goal_id, "id")
         view = await _writable(conn, ctx, goal.plan_id, "goals")
-        values: dict[str, object] = {}
-        if title is not None:
-            values["title"] = validation.required_text("title", title, max_length=300)
-        if description is not None:
-            values["description"] = validation.text("description", description, max_length=10_000)
-        if status is not None:
-            values["status"] = _status(status, GOAL_STATUSES)
+        values = _edits(title, description, status, GOAL_STATUSES)
         row = await content.update_goal(conn, goal.id, values, ctx.now())
         await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.updated", row.id, "goals")
     _fresh(ctx)
@@ -327,13 +335,7 @@ async def update_activity(
     async with ctx.pool.acquire() as conn, conn.transaction():
         activity = await _activity_in_visible_plan(conn, ctx, activity_id, "id")
         view = await _writable(conn, ctx, activity.plan_id, "activities")
-        values: dict[str, object] = {}
-        if title is not None:
-            values["title"] = validation.required_text("title", title, max_length=300)
-        if description is not None:
-            values["description"] = validation.text("description", description, max_length=10_000)
-        if status is not None:
-            values["status"] = _status(status, ACTIVITY_STATUSES)
+        values = _edits(title, description, status, ACTIVITY_STATUSES)
         row = await content.update_activity(conn, activity.id, values, ctx.now())
         await _after_change(
             conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.updated", row.id, "activities"

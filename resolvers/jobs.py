@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import outbox, reports
-from resolvers import texts
+from db import reports
+from resolvers import notify, texts
 from resolvers.context import Clock
 
 log = logging.getLogger("plangruppe.jobs")
@@ -47,14 +47,7 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
             email = rows[0]["coordinator_email"]
             if recorded and isinstance(email, str) and email:
                 text = texts.consent_expiry_warning(nearest)
-                await outbox.enqueue(
-                    conn,
-                    channel="EMAIL",
-                    recipient=email,
-                    subject=text.subject,
-                    body=text.body,
-                    now=now,
-                )
+                await notify.queue_email(conn, email, text, now)
                 sent += 1
         return sent
 

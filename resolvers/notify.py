@@ -3,6 +3,7 @@ to the outbox in the transaction of the event."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 
@@ -27,6 +28,18 @@ DEFAULTS = {
     "CALENDAR_ENTRY": (False, True),
     "PARTICIPANT_ADDED": (False, True),
 }
+
+
+async def queue_email(conn: Conn, address: str, text: texts.Text, now: dt.datetime) -> None:
+    """An e-mail into the outbox, in the caller's transaction."""
+    await outbox.enqueue(
+        conn, channel="EMAIL", recipient=address, subject=text.subject, body=text.body, now=now
+    )
+
+
+async def queue_sms(conn: Conn, number: str, text: texts.Text, now: dt.datetime) -> None:
+    """An SMS into the outbox, in the caller's transaction."""
+    await outbox.enqueue(conn, channel="SMS", recipient=number, subject="", body=text.body, now=now)
 
 
 async def notify(
@@ -70,19 +83,10 @@ async def notify(
         person = people[member.person_id]
         if email and person.email:
             text = texts.event_email(event)
-            await outbox.enqueue(
-                conn,
-                channel="EMAIL",
-                recipient=person.email,
-                subject=text.subject,
-                body=text.body,
-                now=now,
-            )
+            await queue_email(conn, person.email, text, now)
             queued += 1
         if sms and person.mobile:
             text = texts.event_sms(event)
-            await outbox.enqueue(
-                conn, channel="SMS", recipient=person.mobile, subject="", body=text.body, now=now
-            )
+            await queue_sms(conn, person.mobile, text, now)
             queued += 1
     return queued

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from db import audit, outbox, persons, plans
+from db import audit, persons, plans
 from db.persons import PersonRow
 from db.pool import Conn
-from resolvers import access, texts, validation
+from resolvers import access, notify, texts, validation
 from resolvers.context import Context, Viewer
 from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
 
@@ -313,14 +313,7 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
                 for address in {current.email, row.email if column == "email" else None} - {None}:
                     text = texts.change_notice(what)
                     assert address is not None
-                    await outbox.enqueue(
-                        conn,
-                        channel="EMAIL",
-                        recipient=address,
-                        subject=text.subject,
-                        body=text.body,
-                        now=now,
-                    )
+                    await notify.queue_email(conn, address, text, now)
         await audit.record(
             conn,
             at=now,
