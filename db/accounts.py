@@ -48,6 +48,7 @@ class SessionRow:
     created_at: dt.datetime
     last_seen_at: dt.datetime
     expires_at: dt.datetime
+    global_roles: list[str]
 
 
 @dataclass(frozen=True)
@@ -246,12 +247,33 @@ async def insert_session(
 async def live_session(
     conn: Conn, token_hash: bytes, now: dt.datetime, idle: dt.timedelta
 ) -> SessionRow | None:
-    """The session behind a token, touched; None when unknown, revoked, idle or past its end."""
+    """The session behind a token, touched, with the person's global roles (one statement);
+    None when unknown, revoked, idle or past its end."""
     record = await conn.fetchrow(
         "UPDATE sessions s SET last_seen_at = $2 FROM accounts a"
         " WHERE s.token_hash = $1 AND a.id = s.account_id AND s.revoked_at IS NULL"
         " AND s.expires_at > $2 AND s.last_seen_at + $3 > $2"
-        " RETURNING s.id, s.account_id, a.person_id, s.created_at, s.last_seen_at, s.expires_at",
+        " RETURNING s.id, s.account_id, a.person_id, s.created_at, s.last_seen_at, s.expires_at,"
+        " ARRAY(SELECT role FROM person_global_roles g WHERE g.person_id = a.person_id"
+        "  ORDER BY role) AS global_roles",
+        token_hash,
+        now,
+        idle,
+    )
+    return SessionRow(**dict(record)) if record is not None else None
+
+
+async def peek_session(
+    conn: Conn, token_hash: bytes, now: dt.datetime, idle: dt.timedelta
+) -> SessionRow | None:
+    """Like live_session, but only reads (no write per live event)."""
+    record = await conn.fetchrow(
+        "SELECT s.id, s.account_id, a.person_id, s.created_at, s.last_seen_at, s.expires_at,"
+        " ARRAY(SELECT role FROM person_global_roles g WHERE g.person_id = a.person_id"
+        "  ORDER BY role) AS global_roles"
+        " FROM sessions s JOIN accounts a ON a.id = s.account_id"
+        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL"
+        " AND s.expires_at > $2 AND s.last_seen_at + $3 > $2",
         token_hash,
         now,
         idle,

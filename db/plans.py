@@ -217,17 +217,22 @@ class Member:
 _PERSON_COLUMNS = ", ".join(f.name for f in fields(PersonRow))
 
 
-async def members_of(conn: Conn, plan_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Member]]:
-    """Each plan's current participants with their persons, in one round trip."""
+async def members_of(
+    conn: Conn, plan_ids: Sequence[uuid.UUID], *, leads_only: bool = False
+) -> dict[uuid.UUID, list[Member]]:
+    """Each plan's current participants (or only its owner and coordinator) with their
+    persons, in one round trip."""
     records = await conn.fetch(
         f"SELECT {_prefixed('pa', PARTICIPANT_COLUMNS)}, {_prefixed('pe', _PERSON_COLUMNS)},"
         " coalesce((SELECT jsonb_object_agg(v.field, v.visibility)"
         "  FROM person_field_visibility v WHERE v.person_id = pe.id), '{}') AS visibility"
         " FROM participants pa JOIN persons pe ON pe.id = pa.person_id"
         " WHERE pa.plan_id = ANY($1) AND pa.left_on IS NULL"
+        " AND (NOT $2 OR pa.role IN ('OWNER', 'COORDINATOR'))"
         " ORDER BY array_position(ARRAY['OWNER','COORDINATOR','GUARDIAN','RELATIVE',"
         "'SERVICE_PROVIDER'], pa.role), pa.joined_on, pa.id",
         list(plan_ids),
+        leads_only,
     )
     found: dict[uuid.UUID, list[Member]] = {p: [] for p in plan_ids}
     for r in records:
@@ -414,17 +419,6 @@ async def lock_plan(conn: Conn, plan_id: uuid.UUID) -> None:
 # --- visits, read state and notification settings ----------------------------------------
 
 
-async def visits(
-    conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, dt.datetime]:
-    records = await conn.fetch(
-        "SELECT plan_id, visited_at FROM plan_visits WHERE person_id = $1 AND plan_id = ANY($2)",
-        viewer_id,
-        list(plan_ids),
-    )
-    return {r["plan_id"]: r["visited_at"] for r in records}
-
-
 async def record_visit(
     conn: Conn, plan_id: uuid.UUID, person_id: uuid.UUID, now: dt.datetime
 ) -> None:
@@ -439,39 +433,51 @@ async def record_visit(
 
 @dataclass(frozen=True)
 class UnreadFacts:
-    """The newest messages of a plan that the viewer has not read, with their addressing."""
+    """One of the newest messages of a plan that the viewer has not read, with its addressing."""
 
     author_id: uuid.UUID
     recipient_ids: frozenset[uuid.UUID] | None
 
 
-async def unread(
+@dataclass(frozen=True)
+class PlanMarks:
+    """The viewer's marks on a plan: last visit (plan endret) and unread messages (ny melding)."""
+
+    visited_at: dt.datetime | None
+    unread: list[UnreadFacts]
+
+
+async def marks(
     conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[UnreadFacts]]:
-    """Messages newer than the viewer's read mark, by plan (at most 50 each). The database
-    narrows to others' messages the viewer could see (so the limit never hides one behind
-    messages that do not count); the caller decides through access.message_visible."""
+) -> dict[uuid.UUID, PlanMarks]:
+    """Both list columns in one statement. Unread: messages newer than the viewer's read mark
+    (a few per plan). The database narrows to others' messages the viewer could see, so the
+    limit never hides one behind messages that do not count; the caller decides through
+    access.message_visible."""
     records = await conn.fetch(
-        "SELECT m.plan_id, m.author_id, CASE WHEN m.to_all THEN NULL ELSE"
-        "  (SELECT array_agg(participant_id) FROM message_recipients WHERE message_id = m.id) END"
-        "  AS recipients"
+        "SELECT pid.id AS plan_id, v.visited_at, m.author_id, m.recipients"
         " FROM unnest($2::uuid[]) AS pid(id)"
-        " JOIN participants me ON me.plan_id = pid.id AND me.person_id = $1"
+        " LEFT JOIN plan_visits v ON v.plan_id = pid.id AND v.person_id = $1"
+        " LEFT JOIN participants me ON me.plan_id = pid.id AND me.person_id = $1"
         "  AND me.left_on IS NULL"
-        " CROSS JOIN LATERAL (SELECT * FROM messages m"
-        "   WHERE m.plan_id = pid.id AND m.author_id <> me.id"
+        " LEFT JOIN LATERAL (SELECT m.author_id, CASE WHEN m.to_all THEN NULL ELSE"
+        "   (SELECT array_agg(participant_id) FROM message_recipients WHERE message_id = m.id)"
+        "   END AS recipients FROM messages m"
+        "   WHERE me.id IS NOT NULL AND m.plan_id = pid.id AND m.author_id <> me.id"
         "   AND (m.to_all OR me.role IN ('OWNER', 'COORDINATOR') OR EXISTS (SELECT 1"
         "    FROM message_recipients mr WHERE mr.message_id = m.id AND mr.participant_id = me.id))"
         "   AND m.created_at > coalesce((SELECT read_until FROM"
         "   message_reads r WHERE r.plan_id = pid.id AND r.person_id = $1), '-infinity')"
-        "   ORDER BY m.created_at DESC LIMIT 50) m",
+        "   ORDER BY m.created_at DESC LIMIT 10) m ON true",
         viewer_id,
         list(plan_ids),
     )
-    found: dict[uuid.UUID, list[UnreadFacts]] = {p: [] for p in plan_ids}
+    found: dict[uuid.UUID, PlanMarks] = {}
     for r in records:
-        recipients = frozenset(r["recipients"]) if r["recipients"] is not None else None
-        found[r["plan_id"]].append(UnreadFacts(r["author_id"], recipients))
+        plan_marks = found.setdefault(r["plan_id"], PlanMarks(r["visited_at"], []))
+        if r["author_id"] is not None:
+            recipients = frozenset(r["recipients"]) if r["recipients"] is not None else None
+            plan_marks.unread.append(UnreadFacts(r["author_id"], recipients))
     return found
 
 

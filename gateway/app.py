@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
+import orjson
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError
@@ -101,6 +102,11 @@ class GatewayView(GraphQL[Context, None]):
             multipart_uploads_enabled=True,
         )
         self._state: GatewayState | None = None
+
+    def encode_json(self, data: object) -> str:
+        """orjson: several times faster than the standard library on large answers. Text,
+        not bytes: graphql-transport-ws messages must go out as text frames."""
+        return orjson.dumps(data).decode()
 
     @property
     def state(self) -> GatewayState:

@@ -561,17 +561,19 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
     return True
 
 
-async def viewer_for_token(conn: Conn, token: str, now: dt.datetime) -> Viewer | None:
+async def viewer_for_token(
+    conn: Conn, token: str, now: dt.datetime, *, touch: bool = True
+) -> Viewer | None:
     """The viewer behind a bearer token; touching the session keeps it alive."""
     if not 20 <= len(token) <= 256:
         return None
-    session = await accounts.live_session(conn, token_hash(token), now, SESSION_IDLE)
+    find = accounts.live_session if touch else accounts.peek_session
+    session = await find(conn, token_hash(token), now, SESSION_IDLE)
     if session is None:
         return None
-    roles = await persons.global_roles(conn, [session.person_id])
     return Viewer(
         person_id=session.person_id,
         account_id=session.account_id,
         session_id=session.id,
-        global_roles=frozenset(roles[session.person_id]),
+        global_roles=frozenset(session.global_roles),
     )

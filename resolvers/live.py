@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import replace
+from typing import Any
 
 from db.bus import MessageBus
 from db.messages import MessageRow
@@ -17,16 +20,21 @@ from resolvers.errors import forbidden, not_found, unauthenticated
 from resolvers.loaders import Loaders
 from resolvers.plans import facts
 
+log = logging.getLogger("plangruppe.live")
+
 # Consent expiry is a matter of the calendar: re-check this often even without events.
 RECHECK_SECONDS = 30.0
+# A live subscription is activity: it keeps its session from idling out, touching it (a
+# write) at most this often; every event still reads the session.
+TOUCH_SECONDS = 60.0
 
 
-async def _current(ctx: Context) -> Context:
+async def _current(ctx: Context, *, touch: bool = True) -> Context:
     """A context for this moment: the session still live, fresh loaders (no stale cache)."""
     if ctx.token is None:
         raise unauthenticated()
     async with ctx.pool.acquire() as conn:
-        viewer = await auth.viewer_for_token(conn, ctx.token, ctx.now())
+        viewer = await auth.viewer_for_token(conn, ctx.token, ctx.now(), touch=touch)
     if viewer is None:
         raise unauthenticated()
     return replace(ctx, viewer=viewer, loaders=Loaders(ctx.pool, viewer.person_id))
@@ -52,6 +60,21 @@ async def _visible(ctx: Context, row: MessageRow) -> bool:
     )
 
 
+_background: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(work)
+    _background.add(task)
+    task.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("access log write failed", exc_info=task.exception())
+
+
 async def message_stream(
     ctx: Context, plan_id: str | None
 ) -> AsyncIterator[tuple[Context, MessageRow]]:
@@ -69,12 +92,17 @@ async def message_stream(
         if denial:
             raise forbidden(denial)
     sub = bus.subscribe(pid)
+    touched = time.monotonic()
+    logged: set[uuid.UUID] = set()  # the subscription is one request for the access log
     try:
         while True:
             item = None
             with contextlib.suppress(TimeoutError):
                 item = await asyncio.wait_for(sub.queue.get(), timeout=RECHECK_SECONDS)
-            now_ctx = await _current(ctx)
+            touch = time.monotonic() - touched >= TOUCH_SECONDS
+            now_ctx = await _current(ctx, touch=touch)
+            if touch:
+                touched = time.monotonic()
             if pid is not None:
                 denial = await _plan_denial(now_ctx, pid)
                 if denial:
@@ -84,8 +112,12 @@ async def message_stream(
             if pid is None and await _plan_denial(now_ctx, item.plan_id):
                 continue
             if await _visible(now_ctx, item):
-                now_ctx.record_read(item.plan_id, None, "messages")
-                await access_log.flush(now_ctx)
+                if item.plan_id not in logged:
+                    logged.add(item.plan_id)
+                    now_ctx.record_read(item.plan_id, None, "messages")
+                    # Written beside the delivery, not before it: the row does not hold up
+                    # the message (its commit waits for the disk).
+                    _in_background(access_log.flush(now_ctx))
                 yield now_ctx, item
     finally:
         bus.unsubscribe(sub)

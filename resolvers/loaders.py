@@ -1,7 +1,8 @@
 """Per-request DataLoaders. Names say what they key on; each batch takes its own connection.
 
 Loaders that depend on who is asking are built for the request's viewer, so their caches
-never cross users.
+never cross users. Each loader is made on first use: a request (or a live event) that needs
+two of them does not build twenty.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import TypeVar
 
 import asyncpg
@@ -37,95 +39,145 @@ class Loaders:
     """Everything a request may load in batches; built fresh for every request."""
 
     def __init__(self, pool: asyncpg.Pool, viewer_id: uuid.UUID | None = None) -> None:
+        self._pool = pool
+        self._viewer_id = viewer_id
         # Decisions computed from loaded rows, kept for the rest of the request.
         self.shares_active_plan: dict[uuid.UUID, bool] = {}
-        self.person_by_id: DataLoader[uuid.UUID, persons.PersonRow | None] = _loader(
-            pool, persons.by_ids
-        )
-        self.global_roles_by_person: DataLoader[uuid.UUID, list[str] | None] = _loader(
-            pool, persons.global_roles
-        )
-        self.otp_channel_by_person: DataLoader[uuid.UUID, str | None] = _loader(
-            pool, accounts.otp_channels_by_person
-        )
-        self.visibility_by_person: DataLoader[uuid.UUID, dict[str, str] | None] = _loader(
-            pool, persons.visibilities
-        )
-        self.participants_by_plan: DataLoader[uuid.UUID, list[plans.ParticipantRow] | None] = (
-            _loader(pool, self._members)
-        )
-        self.participant_by_id: DataLoader[uuid.UUID, plans.ParticipantRow | None] = _loader(
-            pool, plans.participants_by_ids
-        )
-        self.notifications_by_participant: DataLoader[
-            uuid.UUID, dict[str, tuple[bool, bool]] | None
-        ] = _loader(pool, plans.notification_settings)
 
-        self.goals_by_plan: DataLoader[uuid.UUID, list[content.GoalRow] | None] = _loader(
-            pool, content.goals_of_plans
-        )
-        self.goal_by_id: DataLoader[uuid.UUID, content.GoalRow | None] = _loader(
-            pool, content.goals_by_ids
-        )
-        self.activities_by_goal: DataLoader[uuid.UUID, list[content.ActivityRow] | None] = _loader(
-            pool, content.activities_of_goals
-        )
-        self.comments_by_goal: DataLoader[uuid.UUID, list[content.CommentRow] | None] = _loader(
-            pool, content.comments_of_goals
-        )
-        self.comments_by_activity: DataLoader[uuid.UUID, list[content.CommentRow] | None] = _loader(
-            pool, content.comments_of_activities
-        )
-        self.calendar_by_key: DataLoader[content.CalendarKey, list[content.CalendarRow] | None] = (
-            _loader(pool, content.calendar_of_plans)
-        )
-        self.documents_by_plan: DataLoader[uuid.UUID, list[content.DocumentRow] | None] = _loader(
-            pool, content.documents_of_plans
-        )
-        self.message_page: DataLoader[messages.PageKey, list[messages.MessageRow] | None] = _loader(
-            pool, messages.pages
-        )
-        self.message_by_id: DataLoader[uuid.UUID, messages.MessageRow | None] = _loader(
-            pool, messages.by_ids
-        )
+    def _viewer_bound(
+        self, fetch: Callable[[Conn, uuid.UUID | None, Sequence[K]], Awaitable[dict[K, V]]]
+    ) -> DataLoader[K, V | None]:
+        viewer_id = self._viewer_id
 
-        # The viewer's own view of things.
-        def viewer_bound(
-            fetch: Callable[[Conn, uuid.UUID | None, Sequence[K]], Awaitable[dict[K, V]]],
-        ) -> DataLoader[K, V | None]:
-            async def bound(conn: Conn, keys: Sequence[K]) -> dict[K, V]:
-                return await fetch(conn, viewer_id, keys)
+        async def bound(conn: Conn, keys: Sequence[K]) -> dict[K, V]:
+            return await fetch(conn, viewer_id, keys)
 
-            return _loader(pool, bound)
+        return _loader(self._pool, bound)
 
-        self.plan_view_by_id: DataLoader[uuid.UUID, plans.PlanView | None] = viewer_bound(
-            plans.views
-        )
-        # Keyed by the viewer alone: one statement answers "do I share an active plan with X"
-        # for every person of the request, however deep in the query they are reached.
-        self.shared_plans_by_viewer: DataLoader[
-            uuid.UUID, dict[uuid.UUID, list[plans.SharedPlan]] | None
-        ] = _loader(pool, _shared_plans_of_viewers)
-        self.visit_by_plan: DataLoader[uuid.UUID, dt.datetime | None] = viewer_bound(
-            _for_viewer(plans.visits)
-        )
-        self.read_mark_by_plan: DataLoader[uuid.UUID, dt.datetime | None] = viewer_bound(
-            _for_viewer(messages.read_marks)
-        )
-        self.unread_by_plan: DataLoader[uuid.UUID, list[plans.UnreadFacts] | None] = viewer_bound(
-            _for_viewer(plans.unread)
-        )
+    # --- persons ---------------------------------------------------------------------------
+
+    @cached_property
+    def person_by_id(self) -> DataLoader[uuid.UUID, persons.PersonRow | None]:
+        return _loader(self._pool, persons.by_ids)
+
+    @cached_property
+    def global_roles_by_person(self) -> DataLoader[uuid.UUID, list[str] | None]:
+        return _loader(self._pool, persons.global_roles)
+
+    @cached_property
+    def otp_channel_by_person(self) -> DataLoader[uuid.UUID, str | None]:
+        return _loader(self._pool, accounts.otp_channels_by_person)
+
+    @cached_property
+    def visibility_by_person(self) -> DataLoader[uuid.UUID, dict[str, str] | None]:
+        return _loader(self._pool, persons.visibilities)
+
+    # --- plans and participants ------------------------------------------------------------
+
+    @cached_property
+    def plan_view_by_id(self) -> DataLoader[uuid.UUID, plans.PlanView | None]:
+        return self._viewer_bound(plans.views)
+
+    @cached_property
+    def participants_by_plan(self) -> DataLoader[uuid.UUID, list[plans.ParticipantRow] | None]:
+        return _loader(self._pool, self._members)
+
+    @cached_property
+    def leads_by_plan(self) -> DataLoader[uuid.UUID, list[plans.ParticipantRow] | None]:
+        """Owner and coordinator only (the plan list's columns), not the whole plan group."""
+        return _loader(self._pool, self._leads)
+
+    @cached_property
+    def participant_by_id(self) -> DataLoader[uuid.UUID, plans.ParticipantRow | None]:
+        return _loader(self._pool, plans.participants_by_ids)
+
+    @cached_property
+    def notifications_by_participant(
+        self,
+    ) -> DataLoader[uuid.UUID, dict[str, tuple[bool, bool]] | None]:
+        return _loader(self._pool, plans.notification_settings)
+
+    @cached_property
+    def shared_plans_by_viewer(
+        self,
+    ) -> DataLoader[uuid.UUID, dict[uuid.UUID, list[plans.SharedPlan]] | None]:
+        """Keyed by the viewer alone: one statement answers "do I share an active plan with
+        X" for every person of the request, however deep in the query they are reached."""
+        return _loader(self._pool, _shared_plans_of_viewers)
+
+    @cached_property
+    def marks_by_plan(self) -> DataLoader[uuid.UUID, plans.PlanMarks | None]:
+        return self._viewer_bound(_for_viewer(plans.marks))
+
+    # --- content ---------------------------------------------------------------------------
+
+    @cached_property
+    def goals_by_plan(self) -> DataLoader[uuid.UUID, list[content.GoalRow] | None]:
+        return _loader(self._pool, content.goals_of_plans)
+
+    @cached_property
+    def goal_by_id(self) -> DataLoader[uuid.UUID, content.GoalRow | None]:
+        return _loader(self._pool, content.goals_by_ids)
+
+    @cached_property
+    def activities_by_goal(self) -> DataLoader[uuid.UUID, list[content.ActivityRow] | None]:
+        return _loader(self._pool, content.activities_of_goals)
+
+    @cached_property
+    def comments_by_goal(self) -> DataLoader[uuid.UUID, list[content.CommentRow] | None]:
+        return _loader(self._pool, content.comments_of_goals)
+
+    @cached_property
+    def comments_by_activity(self) -> DataLoader[uuid.UUID, list[content.CommentRow] | None]:
+        return _loader(self._pool, content.comments_of_activities)
+
+    @cached_property
+    def calendar_by_key(
+        self,
+    ) -> DataLoader[content.CalendarKey, list[content.CalendarRow] | None]:
+        return _loader(self._pool, content.calendar_of_plans)
+
+    @cached_property
+    def documents_by_plan(self) -> DataLoader[uuid.UUID, list[content.DocumentRow] | None]:
+        return _loader(self._pool, content.documents_of_plans)
+
+    # --- messages --------------------------------------------------------------------------
+
+    @cached_property
+    def message_page(self) -> DataLoader[messages.PageKey, list[messages.MessageRow] | None]:
+        return _loader(self._pool, messages.pages)
+
+    @cached_property
+    def message_by_id(self) -> DataLoader[uuid.UUID, messages.MessageRow | None]:
+        return _loader(self._pool, messages.by_ids)
+
+    @cached_property
+    def read_mark_by_plan(self) -> DataLoader[uuid.UUID, dt.datetime | None]:
+        return self._viewer_bound(_for_viewer(messages.read_marks))
+
+    # --- batch functions that prime other loaders --------------------------------------------
 
     async def _members(
         self, conn: Conn, plan_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[plans.ParticipantRow]]:
+        return await self._primed(conn, plan_ids, leads_only=False)
+
+    async def _leads(
+        self, conn: Conn, plan_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[plans.ParticipantRow]]:
+        return await self._primed(conn, plan_ids, leads_only=True)
+
+    async def _primed(
+        self, conn: Conn, plan_ids: Sequence[uuid.UUID], *, leads_only: bool
+    ) -> dict[uuid.UUID, list[plans.ParticipantRow]]:
         """Participants by plan; their persons and visibility choices come in the same round
         trip and are primed, so reading them later costs no statement."""
-        found = await plans.members_of(conn, plan_ids)
+        found = await plans.members_of(conn, plan_ids, leads_only=leads_only)
         for members in found.values():
             for m in members:
                 self.person_by_id.prime(m.person.id, m.person)
                 self.visibility_by_person.prime(m.person.id, m.visibility)
+                self.participant_by_id.prime(m.participant.id, m.participant)
         return {plan_id: [m.participant for m in members] for plan_id, members in found.items()}
 
 

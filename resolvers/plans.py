@@ -153,14 +153,15 @@ async def participants(ctx: Context, view: PlanView) -> list[ParticipantRow]:
 
 async def lead(ctx: Context, view: PlanView, role: str) -> ParticipantRow | None:
     """The plan's owner or coordinator: part of the plan header, seen by all who see the plan."""
-    everyone = await ctx.loaders.participants_by_plan.load(view.plan.id) or []
-    return next((p for p in everyone if p.role == role), None)
+    leads = await ctx.loaders.leads_by_plan.load(view.plan.id) or []
+    return next((p for p in leads if p.role == role), None)
 
 
 async def changed_since_my_last_visit(ctx: Context, view: PlanView) -> bool:
     if view.mine is None:
         return False
-    visited = await ctx.loaders.visit_by_plan.load(view.plan.id)
+    marks = await ctx.loaders.marks_by_plan.load(view.plan.id)
+    visited = marks.visited_at if marks else None
     return visited is None or view.plan.changed_at > visited
 
 
@@ -169,7 +170,8 @@ async def has_unread_messages(ctx: Context, view: PlanView) -> bool:
     plan = facts(view)
     if plan.mine is None or access.section_denial(plan, "messages", ctx.today()):
         return False
-    unread = await ctx.loaders.unread_by_plan.load(view.plan.id) or []
+    marks = await ctx.loaders.marks_by_plan.load(view.plan.id)
+    unread = marks.unread if marks else []
     return any(
         m.author_id != plan.mine.participant_id
         and access.message_visible(plan=plan, author_id=m.author_id, recipient_ids=m.recipient_ids)
