@@ -97,10 +97,12 @@ class Person:
     @strawberry.field
     async def address(self, info: Info) -> Address | None:
         row = self.row
-        await persons.read_field(info.context, row, "ADDRESS", None)
-        if not (row.street or row.postcode or row.city):
-            return None
-        return Address(street=row.street, postcode=row.postcode, city=row.city)
+        address = (
+            Address(street=row.street, postcode=row.postcode, city=row.city)
+            if row.street or row.postcode or row.city
+            else None
+        )
+        return await persons.read_field(info.context, row, "ADDRESS", address)  # type: ignore[return-value]
 
     @strawberry.field(description="The contact fields this viewer may read.")
     async def visible_fields(self, info: Info) -> list[PersonField]:

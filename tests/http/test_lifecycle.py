@@ -841,22 +841,26 @@ async def test_reading_a_persons_plan_visible_field_is_logged_for_that_person(
     person = ok(
         await world.post(
             RELATIVE,
-            "query($id: ID!) { person(id: $id) { firstName position mobile email } }",
+            "query($id: ID!) { person(id: $id) { firstName position mobile email"
+            " address { city } } }",
             {"id": provider},
         ),
         "person",
     )["person"]
     assert person["mobile"] and person["email"], person  # PLAN and ALL: both visible here
+    assert person["address"], person  # PLAN too
 
     rows = await log_rows(gateway.pool, viewer_id=uid(world.person_id(RELATIVE)))
-    assert [(r["subject_id"], r["plan_id"], r["what"]) for r in rows] == [
-        (uid(provider), None, "person:MOBILE")
+    assert sorted((r["subject_id"], r["plan_id"], r["what"]) for r in rows) == [
+        (uid(provider), None, "person:ADDRESS"),
+        (uid(provider), None, "person:MOBILE"),
     ]
     assert rows[0]["at"] == read_at
 
     log = await my_log(world, SERVICE_PROVIDER)
-    assert [(e["what"], e["viewer"]["id"], e["plan"]) for e in log["edges"]] == [
-        ("person:MOBILE", world.person_id(RELATIVE), None)
+    assert sorted((e["what"], e["viewer"]["id"], e["plan"]) for e in log["edges"]) == [
+        ("person:ADDRESS", world.person_id(RELATIVE), None),
+        ("person:MOBILE", world.person_id(RELATIVE), None),
     ]
     # The plan's owner does not see reads of another person's data.
     assert all(e["what"] != "person:MOBILE" for e in (await my_log(world, OWNER))["edges"])
