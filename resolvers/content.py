@@ -200,19 +200,29 @@ async def _after_change(
     await notify.notify(conn, ctx, view, event, actor_id=view.mine.id, section=section)
 
 
-async def _goal_in_visible_plan(conn: Conn, ctx: Context, goal_id: str, field: str) -> GoalRow:
+async def _check_reachable(
+    conn: Conn, ctx: Context, plan_id: uuid.UUID | None, section: str, what: str
+) -> None:
+    """A goal or activity addressed by id: NOT_FOUND unless it exists in a plan the viewer
+    takes part in; a participant who may not read its section hears why, as from _writable
+    (PLAN_ENDED, then consent, then grant)."""
     viewer = require_viewer(ctx)
+    if plan_id is None:
+        raise not_found(what)
+    view = (await plans.views(conn, viewer.person_id, [plan_id]))[plan_id]
+    if view.mine is None:
+        raise not_found(what)
+    plan, today = facts(view), ctx.today()
+    if access.section_denial(plan, section, today):
+        raise forbidden(access.write_denial(plan, section, today) or "NO_GRANT")
+
+
+async def _goal_in_visible_plan(conn: Conn, ctx: Context, goal_id: str, field: str) -> GoalRow:
+    require_viewer(ctx)
     gid = validation.identifier(field, goal_id)
     goal = (await content.goals_by_ids(conn, [gid])).get(gid)
-    if goal is None:
-        raise not_found("goal")
-    view = (await plans.views(conn, viewer.person_id, [goal.plan_id]))[goal.plan_id]
-    if view.mine is None:
-        raise not_found("goal")
-    plan, today = facts(view), ctx.today()
-    if access.section_denial(plan, "goals", today):
-        # A participant hears why, as from _writable (PLAN_ENDED, then consent, then grant).
-        raise forbidden(access.write_denial(plan, "goals", today) or "NO_GRANT")
+    await _check_reachable(conn, ctx, goal.plan_id if goal else None, "goals", "goal")
+    assert goal is not None
     return goal
 
 
@@ -314,18 +324,11 @@ async def add_activity(
 async def _activity_in_visible_plan(
     conn: Conn, ctx: Context, activity_id: str, field: str
 ) -> ActivityRow:
-    viewer = require_viewer(ctx)
+    require_viewer(ctx)
     aid = validation.identifier(field, activity_id)
     row = (await content.activities_by_ids(conn, [aid])).get(aid)
-    if row is None:
-        raise not_found("activity")
-    view = (await plans.views(conn, viewer.person_id, [row.plan_id]))[row.plan_id]
-    if view.mine is None:
-        raise not_found("activity")
-    plan, today = facts(view), ctx.today()
-    if access.section_denial(plan, "activities", today):
-        # A participant hears why, as from _writable (PLAN_ENDED, then consent, then grant).
-        raise forbidden(access.write_denial(plan, "activities", today) or "NO_GRANT")
+    await _check_reachable(conn, ctx, row.plan_id if row else None, "activities", "activity")
+    assert row is not None
     return row
 
 
