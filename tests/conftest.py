@@ -7,6 +7,7 @@ each other's rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import http.server
@@ -83,20 +84,32 @@ def template_db(pg_admin_dsn: str) -> str:
     return name
 
 
+async def _admin(pg_admin_dsn: str, sql: str) -> None:
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def temporary_database(
+    pg_admin_dsn: str, prefix: str, template: str | None = None
+) -> AsyncIterator[str]:
+    """A database of its own (a copy of ``template``, or empty), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    await _admin(pg_admin_dsn, f'CREATE DATABASE "{name}"{copy}')
+    try:
+        yield with_database(pg_admin_dsn, name)
+    finally:
+        await _admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def db_dsn(pg_admin_dsn: str, template_db: str) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
-    finally:
-        await admin.close()
-    yield with_database(pg_admin_dsn, name)
-    admin = await asyncpg.connect(pg_admin_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with temporary_database(pg_admin_dsn, "t", template_db) as dsn:
+        yield dsn
 
 
 @pytest.fixture

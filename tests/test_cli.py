@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from db import migrate
 from resolvers import passwords
-from tests.conftest import with_database
+from tests.conftest import temporary_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "Fjordbris-Lofoten7"
@@ -64,18 +63,8 @@ def one_line_reason(stderr: str) -> str:
 @pytest.fixture
 async def empty_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
     """A brand-new database with no tables at all."""
-    name = f"empty_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(pg_admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield with_database(pg_admin_dsn, name)
-    admin = await asyncpg.connect(pg_admin_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with temporary_database(pg_admin_dsn, "empty") as dsn:
+        yield dsn
 
 
 async def recorded_migrations(dsn: str) -> list[int] | None:
