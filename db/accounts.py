@@ -13,7 +13,8 @@ from db.pool import Conn
 
 _ACCOUNT_COLUMNS = (
     "id, person_id, username, password_hash, otp_channel, totp_secret,"
-    " totp_pending_secret, totp_last_counter"
+    " totp_pending_secret, totp_last_counter, confirmed_email, confirmed_mobile,"
+    " password_login_blocked_at"
 )
 
 
@@ -27,6 +28,11 @@ class AccountRow:
     totp_secret: str | None
     totp_pending_secret: str | None
     totp_last_counter: int | None
+    # Contact data the holder has confirmed; codes, links and notices go only here.
+    confirmed_email: str | None
+    confirmed_mobile: str | None
+    # Set at the ceiling of consecutive failures: the password alone opens no challenge.
+    password_login_blocked_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class TokenRow:
     kind: str
     expires_at: dt.datetime
     used_at: dt.datetime | None
+    # The address an invitation went to; using the link confirms exactly this address.
+    sent_to: str | None
 
 
 def _account(record: asyncpg.Record | None) -> AccountRow | None:
@@ -73,12 +81,13 @@ async def by_username(conn: Conn, username: str) -> AccountRow | None:
 
 
 async def by_username_or_email(conn: Conn, value: str) -> AccountRow | None:
+    """By username, or by an e-mail address the holder has confirmed (never persons.email,
+    which others may have typed)."""
     return _account(
         await conn.fetchrow(
-            f"SELECT {', '.join('a.' + c.strip() for c in _ACCOUNT_COLUMNS.split(','))}"
-            " FROM accounts a JOIN persons p ON p.id = a.person_id"
-            " WHERE lower(a.username) = lower($1) OR lower(p.email) = lower($1)"
-            " ORDER BY lower(a.username) = lower($1) DESC LIMIT 1",
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts"
+            " WHERE lower(username) = lower($1) OR lower(confirmed_email) = lower($1)"
+            " ORDER BY lower(username) = lower($1) DESC LIMIT 1",
             value,
         )
     )
@@ -115,16 +124,23 @@ async def insert(
     otp_channel: str,
     password_hash: str | None,
     now: dt.datetime,
+    confirmed_email: str | None = None,
+    confirmed_mobile: str | None = None,
 ) -> AccountRow:
+    """A new account. Contact data counts as confirmed only when the caller says so (an
+    operator at the console); an invitation confirms its address when it is used."""
     account = _account(
         await conn.fetchrow(
             "INSERT INTO accounts (person_id, username, otp_channel, password_hash, created_at,"
-            f" password_changed_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING {_ACCOUNT_COLUMNS}",
+            " password_changed_at, confirmed_email, confirmed_mobile)"
+            f" VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING {_ACCOUNT_COLUMNS}",
             person_id,
             username,
             otp_channel,
             password_hash,
             now,
+            confirmed_email,
+            confirmed_mobile,
         )
     )
     assert account is not None
@@ -134,12 +150,23 @@ async def insert(
 async def set_password(
     conn: Conn, account_id: uuid.UUID, password_hash: str, now: dt.datetime
 ) -> None:
+    """A new password; it also ends a block by consecutive failures (the holder proved
+    themselves with a reset link or a live session)."""
     await conn.execute(
-        "UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE id = $1",
+        "UPDATE accounts SET password_hash = $2, password_changed_at = $3,"
+        " consecutive_failures = 0, password_login_blocked_at = NULL WHERE id = $1",
         account_id,
         password_hash,
         now,
     )
+
+
+async def set_confirmed_contact(
+    conn: Conn, account_id: uuid.UUID, field: str, value: str | None
+) -> None:
+    """Record what the holder has confirmed; field is EMAIL or MOBILE."""
+    column = {"EMAIL": "confirmed_email", "MOBILE": "confirmed_mobile"}[field]
+    await conn.execute(f"UPDATE accounts SET {column} = $2 WHERE id = $1", account_id, value)
 
 
 async def rehash_password(conn: Conn, account_id: uuid.UUID, password_hash: str) -> None:
@@ -172,6 +199,37 @@ async def claim_totp_counter(conn: Conn, account_id: uuid.UUID, counter: int) ->
         counter,
     )
     return status == "UPDATE 1"
+
+
+@dataclass(frozen=True)
+class TotpSecrets:
+    account_id: uuid.UUID
+    totp_secret: str | None
+    totp_pending_secret: str | None
+
+
+async def totp_secrets_for_update(conn: Conn, *, only_plain: bool) -> list[TotpSecrets]:
+    """The stored TOTP secrets, locked; ``only_plain``: those not sealed yet (docs/secrets.md)."""
+    records = await conn.fetch(
+        "SELECT id AS account_id, totp_secret, totp_pending_secret FROM accounts"
+        " WHERE CASE WHEN $1 THEN totp_secret NOT LIKE 'fernet:%'"
+        "  OR totp_pending_secret NOT LIKE 'fernet:%'"
+        "  ELSE totp_secret IS NOT NULL OR totp_pending_secret IS NOT NULL END"
+        " ORDER BY id FOR UPDATE",
+        only_plain,
+    )
+    return [TotpSecrets(**dict(r)) for r in records]
+
+
+async def set_totp_secrets(
+    conn: Conn, account_id: uuid.UUID, secret: str | None, pending: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE accounts SET totp_secret = $2, totp_pending_secret = $3 WHERE id = $1",
+        account_id,
+        secret,
+        pending,
+    )
 
 
 # --- login challenges ---------------------------------------------------------------------
@@ -315,21 +373,23 @@ async def insert_token(
     token_hash: bytes,
     now: dt.datetime,
     expires_at: dt.datetime,
+    sent_to: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO account_tokens (account_id, kind, token_hash, created_at, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO account_tokens (account_id, kind, token_hash, created_at, expires_at,"
+        " sent_to) VALUES ($1, $2, $3, $4, $5, $6)",
         account_id,
         kind,
         token_hash,
         now,
         expires_at,
+        sent_to,
     )
 
 
 async def token_for_update(conn: Conn, token_hash: bytes) -> TokenRow | None:
     record = await conn.fetchrow(
-        "SELECT id, account_id, kind, expires_at, used_at FROM account_tokens"
+        "SELECT id, account_id, kind, expires_at, used_at, sent_to FROM account_tokens"
         " WHERE token_hash = $1 FOR UPDATE",
         token_hash,
     )
@@ -341,41 +401,130 @@ async def use_token(conn: Conn, token_id: uuid.UUID, now: dt.datetime) -> None:
 
 
 # --- throttling ---------------------------------------------------------------------------
+# Failures are counted per (submitted username, client address) and per client address; the
+# account itself has only a count of consecutive failures (resolvers/auth.py has the rules).
+
+
+async def lock_client_addr(conn: Conn, purpose: str, client_addr: str) -> None:
+    """Serialise one client address's attempts until the transaction ends, so that attempts
+    sent at once cannot all pass a limit that each one alone would reach."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        f"plangruppe.{purpose}:{client_addr}",
+    )
 
 
 async def record_attempt(
     conn: Conn,
     *,
+    username_key: str,
     account_id: uuid.UUID | None,
-    client_addr: str | None,
+    client_addr: str,
     success: bool,
     now: dt.datetime,
 ) -> None:
     await conn.execute(
-        "INSERT INTO login_attempts (at, account_id, client_addr, success) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO login_attempts (at, username_key, account_id, client_addr, success)"
+        " VALUES ($1, $2, $3, $4, $5)",
         now,
+        username_key,
         account_id,
         client_addr,
         success,
     )
 
 
-async def failures_since(
+async def full_since(
     conn: Conn,
     *,
-    account_id: uuid.UUID | None,
-    client_addr: str | None,
+    username_key: str,
+    client_addr: str,
     since: dt.datetime,
-) -> tuple[list[dt.datetime], list[dt.datetime]]:
-    """Times of failed attempts in the window: (for the account, for the address), oldest first."""
-    records = await conn.fetch(
-        "SELECT at, coalesce(account_id = $1, false) AS by_account,"
-        " coalesce(client_addr = $2, false) AS by_addr FROM login_attempts"
-        " WHERE NOT success AND at > $3 AND (account_id = $1 OR client_addr = $2) ORDER BY at",
+    name_limit: int,
+    addr_limit: int,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """For (name, address) and for the address: the time of the limit-th latest failure after
+    ``since``, or None while there are fewer. A bucket is full until that time + the window."""
+    record = await conn.fetchrow(
+        "SELECT (SELECT at FROM login_attempts WHERE NOT success AND username_key = $1"
+        "   AND client_addr = $2 AND at > $3 ORDER BY at DESC OFFSET $4 - 1 LIMIT 1) AS by_name,"
+        " (SELECT at FROM login_attempts WHERE NOT success AND client_addr = $2 AND at > $3"
+        "   ORDER BY at DESC OFFSET $5 - 1 LIMIT 1) AS by_addr",
+        username_key,
+        client_addr,
+        since,
+        name_limit,
+        addr_limit,
+    )
+    assert record is not None
+    return record["by_name"], record["by_addr"]
+
+
+async def count_consecutive_failure(
+    conn: Conn, account_id: uuid.UUID, *, ceiling: int, now: dt.datetime
+) -> bool:
+    """One more failure in a row; at the ceiling the password alone stops opening challenges.
+    True for exactly the failure that reached the ceiling (the counter only climbs until a new
+    password resets it)."""
+    count: int = await conn.fetchval(
+        "UPDATE accounts SET consecutive_failures = consecutive_failures + 1,"
+        " password_login_blocked_at = CASE WHEN consecutive_failures + 1 >= $2"
+        "  THEN coalesce(password_login_blocked_at, $3) ELSE password_login_blocked_at END"
+        " WHERE id = $1 RETURNING consecutive_failures",
         account_id,
+        ceiling,
+        now,
+    )
+    return count == ceiling
+
+
+async def clear_consecutive_failures(conn: Conn, account_id: uuid.UUID) -> None:
+    """A complete login (password and code) ends a run of failures."""
+    await conn.execute(
+        "UPDATE accounts SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures > 0",
+        account_id,
+    )
+
+
+# --- password reset requests --------------------------------------------------------------
+
+
+async def reset_requests_since(conn: Conn, client_addr: str, since: dt.datetime) -> int:
+    """Reset requests from this address after ``since`` (those past the address limit)."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM password_reset_requests WHERE client_addr = $1 AND at > $2",
         client_addr,
         since,
     )
-    by_account = [r["at"] for r in records if r["by_account"]]
-    by_addr = [r["at"] for r in records if r["by_addr"]]
-    return by_account, by_addr
+    return count
+
+
+async def reset_mails_since(conn: Conn, account_id: uuid.UUID, since: dt.datetime) -> int:
+    """Reset mails sent for the account after ``since``. Locks the account's row, so that two
+    requests at once cannot both take the last mail of the quota."""
+    count: int = await conn.fetchval(
+        "SELECT (SELECT count(*) FROM password_reset_requests r"
+        "  WHERE r.account_id = a.id AND r.sent AND r.at > $2)"
+        " FROM accounts a WHERE a.id = $1 FOR UPDATE OF a",
+        account_id,
+        since,
+    )
+    return count
+
+
+async def record_reset_request(
+    conn: Conn,
+    *,
+    client_addr: str,
+    account_id: uuid.UUID | None,
+    sent: bool,
+    now: dt.datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO password_reset_requests (at, client_addr, account_id, sent)"
+        " VALUES ($1, $2, $3, $4)",
+        now,
+        client_addr,
+        account_id,
+        sent,
+    )

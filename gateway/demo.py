@@ -65,6 +65,7 @@ async def seed(dsn: str) -> list[tuple[str, str]] | None:
                     otp_channel="EMAIL",
                     password_hash=await passwords.hash_password(password),
                     now=now,
+                    confirmed_email=person.email,
                 )
                 await persons.set_global_roles(conn, person.id, roles)
                 created.append((username, password))

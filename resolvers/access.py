@@ -3,8 +3,12 @@
 Two independent rules decide every field (DESIGN.md, "The access model"):
 
 1. Consent-specified access inside a plan (samtykke): ``section_denial``, ``write_denial``,
-   ``effective_grant``, ``message_visible``.
+   ``effective_grant``, ``message_visible``, and ``participant_denial`` for a plandeltaker
+   reached through any field.
 2. Cross-plan field visibility of a person: ``person_field_denial``.
+
+The plan's record (the consent document and the archives) belongs to the coordinator, the
+owner and whoever ``represents_owner`` (a verge; a parent while the owner is under 16).
 
 A rule returns ``None`` when the viewer may go ahead, or the reason it may not: one of
 ``NOT_PARTICIPANT``, ``NO_GRANT``, ``CONSENT_EXPIRED``, ``PLAN_ENDED``, ``FIELD_HIDDEN``,
@@ -29,6 +33,11 @@ REPORTER = "REPORTER"
 OWNER = "OWNER"
 COORDINATOR = "COORDINATOR"
 GUARDIAN = "GUARDIAN"
+
+# A parent represents the owner until the owner's 16th birthday (pasient- og
+# brukerrettighetsloven §§ 4-3 and 4-4: parents consent for a child under 16; from 16 the
+# person consents themself).
+PARENT_REPRESENTS_UNTIL_AGE = 16
 
 NONE, READ, WRITE = "NONE", "READ", "WRITE"
 _LEVEL = {NONE: 0, READ: 1, WRITE: 2}
@@ -99,6 +108,17 @@ class Participation:
     role: str
     rights: Mapping[str, object] = field(default_factory=dict)
     consent_expires_on: dt.date | None = None
+    person_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class OwnerFacts:
+    """What decides who represents the plan's owner (planeier): the owner's birth date, and
+    the persons the plan's consent names as given by the owner's parent (givenByRelation
+    PARENT; the model knows a parent only that way)."""
+
+    birth_date: dt.date | None
+    parent_person_ids: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -147,16 +167,20 @@ def consent_denial(plan: PlanFacts, today: dt.date) -> Denial:
     return None
 
 
+def granted(consent: ConsentFacts | None, mine: Participation) -> Grant:
+    """The grant the consent gives a participant: everything for owner and coordinator, else
+    the consent's default grant with the participant's own overrides (no dates applied)."""
+    if is_lead(mine):
+        return FULL
+    return consent.default_grant.overridden(mine.rights) if consent else NOTHING
+
+
 def effective_grant(plan: PlanFacts, today: dt.date) -> Grant:
     """What the viewer may read and write here now (Plan.myAccess), with expiry and the
     ended state applied."""
     if plan.mine is None or consent_denial(plan, today):
         return NOTHING
-    if is_lead(plan.mine):
-        grant = FULL
-    else:
-        assert plan.consent is not None
-        grant = plan.consent.default_grant.overridden(plan.mine.rights)
+    grant = granted(plan.consent, plan.mine)
     if plan.ended:
         grant = replace(grant.capped(READ), edit_person=False)
     return grant
@@ -208,20 +232,45 @@ def plan_edit_denial(plan: PlanFacts) -> Denial:
     return coordinator_denial(plan)
 
 
-def revoke_consent_denial(plan: PlanFacts) -> Denial:
-    """Revoking consent: the coordinator, the owner or a guardian (verge)."""
+def age_on(born: dt.date, today: dt.date) -> int:
+    """Whole years lived by ``today`` (born 29 February: a year older on 1 March)."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def represents_owner(mine: Participation | None, owner: OwnerFacts, today: dt.date) -> bool:
+    """Someone who represents the owner (foresatt/verge): a verge (role GUARDIAN) at any age,
+    or a parent (the giver of the plan's consent as PARENT) while the owner is under 16 on
+    ``today``. An owner without a birth date is not known to be a minor."""
+    if mine is None:
+        return False
+    if mine.role == GUARDIAN:
+        return True
+    return (
+        mine.person_id is not None
+        and mine.person_id in owner.parent_person_ids
+        and owner.birth_date is not None
+        and age_on(owner.birth_date, today) < PARENT_REPRESENTS_UNTIL_AGE
+    )
+
+
+def _owner_side_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
     if plan.mine is None:
         return "NOT_PARTICIPANT"
-    if plan.ended:
+    if is_lead(plan.mine) or represents_owner(plan.mine, owner, today):
+        return None
+    return "ROLE_REQUIRED"
+
+
+def revoke_consent_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
+    """Revoking consent: the coordinator, the owner or whoever represents the owner."""
+    if plan.mine is not None and plan.ended:
         return "PLAN_ENDED"
-    return None if plan.mine.role in (COORDINATOR, OWNER, GUARDIAN) else "ROLE_REQUIRED"
+    return _owner_side_denial(plan, owner, today)
 
 
-def consent_read_denial(plan: PlanFacts) -> Denial:
-    """The consent document: owner, coordinator and guardian."""
-    if plan.mine is None:
-        return "NOT_PARTICIPANT"
-    return None if plan.mine.role in (COORDINATOR, OWNER, GUARDIAN) else "ROLE_REQUIRED"
+def consent_read_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
+    """The consent document: the coordinator, the owner and whoever represents the owner."""
+    return _owner_side_denial(plan, owner, today)
 
 
 def participant_detail_denial(plan: PlanFacts, participant_id: uuid.UUID, today: dt.date) -> Denial:
@@ -241,6 +290,31 @@ def participant_rights_denial(plan: PlanFacts, participant_id: uuid.UUID) -> Den
     if plan.mine.participant_id == participant_id or is_lead(plan.mine):
         return None
     return "ROLE_REQUIRED"
+
+
+def participant_denial(
+    plan: PlanFacts,
+    global_roles: Set[str],
+    *,
+    participant_id: uuid.UUID,
+    participant_role: str,
+    named: bool,
+    today: dt.date,
+) -> Denial:
+    """A plandeltaker (who they are in this plan), whatever field reached them: the owner and
+    the coordinator are the plan header, seen by all who see the plan; a participant named
+    as author, responsible, createdBy or uploadedBy of content the viewer may read is seen
+    with it (``named``: the caller checked that content); the viewer themself; everyone else
+    needs PARTICIPANTS >= READ."""
+    if not plan_visible(plan, global_roles):
+        return "NOT_PARTICIPANT"
+    if participant_role in (OWNER, COORDINATOR) or named:
+        return None
+    if plan.mine is None:
+        return "NOT_PARTICIPANT"
+    if plan.mine.participant_id == participant_id:
+        return None
+    return section_denial(plan, "participants", today)
 
 
 def own_participation_denial(plan: PlanFacts, participant_id: uuid.UUID) -> Denial:
@@ -271,7 +345,8 @@ def message_visible(
 
 def person_field_denial(*, is_self: bool, visibility: str, shares_active_plan: bool) -> Denial:
     """ALL: anyone with an account; PLAN: people who currently share an active-consent plan
-    with the person; PRIVATE: the person alone."""
+    with the person and may read its plan group (``shares_for_visibility``); PRIVATE: the
+    person alone."""
     if is_self or visibility == "ALL":
         return None
     if visibility == "PLAN" and shares_active_plan:
@@ -280,6 +355,17 @@ def person_field_denial(*, is_self: bool, visibility: str, shares_active_plan: b
 
 
 # --- who may do what, outside the consent grants ----------------------------------------
+
+
+def keeps_person_register(
+    global_roles: Set[str], *, viewer_unit: uuid.UUID | None, person_unit: uuid.UUID | None
+) -> bool:
+    """Who keeps the person register for this person: SYSTEM_ADMIN, or a LOCAL_ADMIN of the
+    person's service unit. They are told which person a new one duplicates (DUPLICATE_PERSON
+    with existingId) even where the birth date is hidden from them."""
+    if SYSTEM_ADMIN in global_roles:
+        return True
+    return LOCAL_ADMIN in global_roles and viewer_unit is not None and viewer_unit == person_unit
 
 
 def account_admin_denial(global_roles: Set[str], *, is_coordinator: bool) -> Denial:
@@ -315,6 +401,13 @@ def own_account_denial(viewer_id: object, person_id: object) -> Denial:
     return None if viewer_id == person_id else "ROLE_REQUIRED"
 
 
+def contact_confirmation_denial(viewer_account_id: object, holder_account_id: object) -> Denial:
+    """A change of an account holder's e-mail or mobile takes effect only when the holder
+    confirms it, in a session of their own account: whoever else opens the link (such as the
+    one who typed their own address into someone else's person) is refused."""
+    return None if viewer_account_id == holder_account_id else "ROLE_REQUIRED"
+
+
 def global_roles_read_denial(
     viewer_id: object, person_id: object, global_roles: Set[str]
 ) -> Denial:
@@ -332,8 +425,11 @@ def shares_for_visibility(
     other: Participation,
     today: dt.date,
 ) -> bool:
-    """Two people share an active-consent plan: the plan is active, its consent is neither
-    revoked nor expired, and neither person's own consent in it has run out."""
+    """Two people share an active-consent plan for PLAN visibility: the plan is active, its
+    consent is neither revoked nor expired, neither person's own consent in it has run out,
+    and the viewer may read the plan group there (PARTICIPANTS >= READ, as owner and
+    coordinator always may): a plan that hides its members from the viewer shows them none
+    of their contact fields either."""
     if ended or consent is None:
         return False
     if consent.revoked_on is not None and consent.revoked_on <= today:
@@ -346,26 +442,23 @@ def shares_for_visibility(
             and (p.consent_expires_on or consent.expires_on) < today
         ):
             return False
-    return True
+    return granted(consent, viewer).participants != NONE
 
 
 # --- ending, archives, print, reports ---------------------------------------------------
 
 
-def archives_read_denial(plan: PlanFacts) -> Denial:
-    """The list of archives (arkiv): the coordinator and the owner."""
-    if plan.mine is None:
-        return "NOT_PARTICIPANT"
-    return None if is_lead(plan.mine) else "ROLE_REQUIRED"
+def archives_read_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
+    """The list of archives (arkiv): the coordinator, the owner and whoever represents the
+    owner."""
+    return _owner_side_denial(plan, owner, today)
 
 
-def archive_download_denial(plan: PlanFacts, today: dt.date) -> Denial:
-    """An archived copy: the coordinator and the owner; others need the print right."""
-    if plan.mine is None:
-        return "NOT_PARTICIPANT"
-    if is_lead(plan.mine):
-        return None
-    return print_denial(plan, today)
+def archive_download_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
+    """An archived copy is the plan's whole record: the coordinator, the owner and whoever
+    represents the owner. Everyone else, the print right or not, prints what they may read
+    now (print.pdf); the resolver answers them NOT_FOUND."""
+    return _owner_side_denial(plan, owner, today)
 
 
 def print_denial(plan: PlanFacts, today: dt.date) -> Denial:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from db import audit, persons, plans
+from db import accounts, audit, persons, plans
 from db.persons import PersonRow
 from db.pool import Conn
-from resolvers import access, notify, texts, validation
+from resolvers import access, contact, notify, texts, validation
 from resolvers.context import Context, Viewer
 from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
 
@@ -215,7 +215,12 @@ async def _may_administer_persons(conn: Conn, viewer: Viewer) -> str | None:
     return access.account_admin_denial(viewer.global_roles, is_coordinator=is_coordinator)
 
 
-async def create_person(ctx: Context, raw: dict[str, object]) -> PersonRow:
+async def create_person(
+    ctx: Context, raw: dict[str, object], *, confirm_new: bool = False
+) -> PersonRow:
+    """Create a person (SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, a coordinator). A person
+    with the same names and birth date is DUPLICATE_PERSON; where the caller may not know
+    that birth date, POSSIBLE_DUPLICATE, which confirmNew passes (_check_duplicates)."""
     viewer = _viewer(ctx)
     values = clean_person_input(raw, creating=True, today=ctx.today())
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -225,15 +230,10 @@ async def create_person(ctx: Context, raw: dict[str, object]) -> PersonRow:
         values["service_unit_id"] = await _unit_for_new_person(conn, viewer, values)
         born = values.get("birth_date")
         if isinstance(born, dt.date):
-            existing = await persons.find_same(
-                conn, str(values["first_name"]), str(values["last_name"]), born
+            same = await persons.same_names(
+                conn, str(values["first_name"]), str(values["last_name"])
             )
-            if existing:
-                raise app_error(
-                    "DUPLICATE_PERSON",
-                    "A person with this name and birth date already exists.",
-                    existingId=str(existing),
-                )
+            await _check_duplicates(ctx, viewer, same, born, confirm_new=confirm_new)
         row = await persons.insert(conn, values)
         await audit.record(
             conn,
@@ -244,6 +244,45 @@ async def create_person(ctx: Context, raw: dict[str, object]) -> PersonRow:
             client_addr=ctx.client_addr,
         )
     return row
+
+
+async def _check_duplicates(
+    ctx: Context,
+    viewer: Viewer,
+    same_names: list[PersonRow],
+    born: dt.date,
+    *,
+    confirm_new: bool,
+) -> None:
+    """DUPLICATE_PERSON (with existingId) when a person of the same names has this birth date
+    and the caller may know it: they keep the person register, or they may read that birth
+    date (the person-field rule). A same-named person whose birth date the caller may not
+    read gives POSSIBLE_DUPLICATE, whatever the birth date: the answer never depends on a
+    birth date hidden from the caller, so it cannot confirm one. confirmNew: true creates
+    the person past POSSIBLE_DUPLICATE (not past DUPLICATE_PERSON)."""
+    me = await ctx.loaders.person_by_id.load(viewer.person_id)
+    own_unit = me.service_unit_id if me else None
+    hidden = False
+    for candidate in same_names:
+        keeper = access.keeps_person_register(
+            viewer.global_roles, viewer_unit=own_unit, person_unit=candidate.service_unit_id
+        )
+        if not keeper and await field_denial(ctx, candidate, "BIRTH_DATE") is not None:
+            hidden = True
+        elif candidate.birth_date == born:
+            if (await visibility_of(ctx, candidate.id))["BIRTH_DATE"] != "ALL":
+                ctx.record_read(None, candidate.id, "person:BIRTH_DATE")
+            raise app_error(
+                "DUPLICATE_PERSON",
+                "A person with this name and birth date already exists.",
+                existingId=str(candidate.id),
+            )
+    if hidden and not confirm_new:
+        raise app_error(
+            "POSSIBLE_DUPLICATE",
+            "A person with this name may already exist. Search for them, or create the"
+            " person anyway with confirmNew: true.",
+        )
 
 
 async def _unit_for_new_person(
@@ -285,6 +324,8 @@ async def _co_participant_may_edit(ctx: Context, person_id: uuid.UUID) -> bool:
 
 
 async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) -> PersonRow:
+    """Change a person's details. The e-mail and mobile of an account holder change only when
+    the holder confirms (resolvers/contact.py); every other field changes at once."""
     viewer = _viewer(ctx)
     pid = validation.identifier("id", person_id)
     values = clean_person_input(raw, creating=False, today=ctx.today())
@@ -305,15 +346,20 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
     if not values:
         return current
     now = ctx.now()
+    fields = sorted(values)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        row = await persons.update(conn, pid, values)
-        for column, what in (("email", "EMAIL"), ("mobile", "MOBILE")):
-            if column in values and getattr(current, column) != getattr(row, column):
-                # Tell the person at the address they had (and the new one for e-mail).
-                for address in {current.email, row.email if column == "email" else None} - {None}:
-                    text = texts.change_notice(what)
-                    assert address is not None
-                    await notify.queue_email(conn, address, text, now)
+        account = await accounts.by_person(conn, pid)
+        if account is None:
+            row = await _update_without_account(conn, current, values, now)
+        else:
+            wanted = contact.split_off(values)
+            contact.check_holder_input(wanted)
+            if values:
+                await persons.update(conn, pid, values)
+            await contact.request_changes(conn, ctx, viewer.person_id, current, account, wanted)
+            found = await persons.by_id(conn, pid)
+            assert found is not None
+            row = found
         await audit.record(
             conn,
             at=now,
@@ -321,10 +367,26 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
             action="person.updated",
             target=str(pid),
             client_addr=ctx.client_addr,
-            detail={"fields": sorted(values)},
+            detail={"fields": fields},
         )
     ctx.loaders.person_by_id.clear(pid)
     ctx.loaders.person_by_id.prime(pid, row)
+    return row
+
+
+async def _update_without_account(
+    conn: Conn, current: PersonRow, values: dict[str, object], now: dt.datetime
+) -> PersonRow:
+    """A person without an account: everything changes at once (no code or link ever goes
+    to these addresses)."""
+    row = await persons.update(conn, current.id, values)
+    for column, what in (("email", "EMAIL"), ("mobile", "MOBILE")):
+        if column in values and getattr(current, column) != getattr(row, column):
+            # Tell the person at the address they had (and the new one for e-mail).
+            for address in {current.email, row.email if column == "email" else None} - {None}:
+                text = texts.change_notice(what)
+                assert address is not None
+                await notify.queue_email(conn, address, text, now)
     return row
 
 

@@ -34,6 +34,20 @@ def password_reset(link: str) -> Text:
     )
 
 
+def password_login_blocked(link: str, failures: int) -> Text:
+    """After the ceiling of failed logins in a row: the password alone no longer opens a login."""
+    return Text(
+        "Innlogging med passord er sperret i plangruppe",
+        f"Hei!\n\nDet er gjort {failures} mislykkede innloggingsforsøk på rad på brukeren din "
+        "i plangruppe. For å beskytte brukeren kan passordet ditt ikke lenger brukes til å "
+        "logge inn før du har valgt et nytt. Lenken under gjelder i 30 minutter og kan brukes "
+        f"én gang:\n\n{link}\n\nHar lenken gått ut, kan du be om en ny med «Glemt passord» på "
+        "innloggingssiden. Var det ikke du som prøvde å logge inn, kan noen ha forsøkt å gjette "
+        "passordet ditt. Velg et nytt passord som du ikke bruker andre steder.\n\n"
+        "Hilsen plangruppe",
+    )
+
+
 def invitation(link: str, username: str) -> Text:
     return Text(
         "Du er invitert til plangruppe",
@@ -56,6 +70,62 @@ def change_notice(what: str) -> Text:
         "Endring på brukeren din i plangruppe",
         f"Hei!\n\nDet er gjort en endring av {_CHANGES[what]} i plangruppe. "
         "Var det ikke deg, ta kontakt med kommunen din straks.\n\nHilsen plangruppe",
+    )
+
+
+# --- a change of e-mail or mobile, waiting for the account holder (engangslenke) ------------
+
+
+def contact_confirmation_email(link: str) -> Text:
+    """To the new address: only the holder, logged in as themselves, can confirm."""
+    return Text(
+        "Bekreft ny e-postadresse i plangruppe",
+        "Hei!\n\nDet er bedt om at denne e-postadressen skal brukes for en bruker i "
+        "plangruppe. Er det din bruker, logg inn som deg selv og åpne lenken under for å "
+        "bekrefte. Lenken gjelder i sju dager og kan brukes én gang:\n\n"
+        f"{link}\n\nKjenner du ikke til dette, kan du se bort fra e-posten. Ingenting endres "
+        "før brukerens eier selv har bekreftet.\n\nHilsen plangruppe",
+    )
+
+
+def contact_confirmation_sms(link: str) -> Text:
+    return Text(
+        "",
+        "plangruppe: Bekreft nytt mobilnummer. Logg inn som deg selv og åpne lenken innen "
+        f"sju dager: {link} Kjenner du ikke til dette, se bort fra meldingen.",
+    )
+
+
+def contact_removal_confirmation(link: str) -> Text:
+    """To the confirmed e-mail: the holder's mobile number is to be removed."""
+    return Text(
+        "Bekreft at mobilnummeret ditt skal fjernes i plangruppe",
+        "Hei!\n\nDet er bedt om å fjerne mobilnummeret ditt i plangruppe. Vil du det, logg "
+        "inn og åpne lenken under for å bekrefte. Lenken gjelder i sju dager og kan brukes én "
+        f"gang:\n\n{link}\n\nVil du ikke det, trenger du ikke gjøre noe, men si gjerne fra "
+        "til kommunen din.\n\nHilsen plangruppe",
+    )
+
+
+_REQUESTED = {"EMAIL": "e-postadressen din", "MOBILE": "mobilnummeret ditt"}
+
+
+def contact_change_requested(what: str) -> Text:
+    """To the holder's confirmed e-mail: a change of their e-mail or mobile was asked for."""
+    return Text(
+        "Forespørsel om endring på brukeren din i plangruppe",
+        f"Hei!\n\nDet er bedt om å endre {_REQUESTED[what]} i plangruppe. Endringen skjer "
+        "først når du selv bekrefter den, logget inn, med lenken som er sendt til den nye "
+        "adressen eller det nye nummeret. Var det ikke deg, trenger du ikke gjøre noe, men si "
+        "gjerne fra til kommunen din.\n\nHilsen plangruppe",
+    )
+
+
+def contact_change_requested_sms(what: str) -> Text:
+    return Text(
+        "",
+        f"plangruppe: Det er bedt om å endre {_REQUESTED[what]}. Ingenting endres før du selv "
+        "bekrefter det. Var det ikke deg, trenger du ikke gjøre noe.",
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
 
-from resolvers import admin, auth, content, lifecycle, persons, plans
+from resolvers import admin, auth, contact, content, lifecycle, persons, plans
 from resolvers import messages as message_resolvers
 from resolvers.errors import unauthenticated
 from schema.context import Info
@@ -99,14 +100,35 @@ class Mutation:
     # --- persons and accounts ---
 
     @strawberry.mutation(
-        description="Create a person; DUPLICATE_PERSON when name + birth date exist."
+        description="Create a person. DUPLICATE_PERSON (with existingId) when the same names"
+        " and birth date exist and I may know that birth date; POSSIBLE_DUPLICATE when a person"
+        " of the same names has a birth date hidden from me."
     )
-    async def create_person(self, info: Info, input: PersonInput) -> Person:
-        return Person(row=await persons.create_person(info.context, input.given()))
+    async def create_person(
+        self,
+        info: Info,
+        input: PersonInput,
+        confirm_new: Annotated[
+            bool | None,
+            strawberry.argument(description="true: create past POSSIBLE_DUPLICATE."),
+        ] = False,
+    ) -> Person:
+        row = await persons.create_person(
+            info.context, input.given(), confirm_new=bool(confirm_new)
+        )
+        return Person(row=row)
 
     @strawberry.mutation(description="Change a person's details (omitted fields are kept).")
     async def update_person(self, info: Info, id: strawberry.ID, input: PersonInput) -> Person:
         return Person(row=await persons.update_person(info.context, id, input.given()))
+
+    @strawberry.mutation(
+        description="Confirm a change of my e-mail or mobile with the token from the link sent"
+        " to the new address; only in my own session (CODE_EXPIRED when used, expired or"
+        " opened by someone else before)."
+    )
+    async def confirm_contact_change(self, info: Info, token: str) -> Person:
+        return Person(row=await contact.confirm(info.context, token))
 
     @strawberry.mutation(description="Who may see one of my contact fields (skjul mobilnummer …).")
     async def set_field_visibility(
@@ -174,7 +196,9 @@ class Mutation:
         )
         return Consent(row=row)
 
-    @strawberry.mutation(description="Revoke the consent (coordinator, owner or guardian).")
+    @strawberry.mutation(
+        description="Revoke the consent (coordinator, owner, or who represents the owner)."
+    )
     async def revoke_consent(self, info: Info, plan_id: strawberry.ID) -> Consent:
         return Consent(row=await plans.revoke_consent(info.context, plan_id))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated
 
 import strawberry
@@ -11,11 +10,12 @@ import strawberry
 from db.access_log import LogRow
 from db.apikeys import ApiKeyRow
 from db.archives import ArchiveRow
+from db.contact_changes import ContactChangeRow
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.messages import MessageRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
-from resolvers import access, content, persons
+from resolvers import access, contact, content, persons
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
@@ -48,6 +48,30 @@ class Address:
 class FieldVisibility:
     field: PersonField
     visibility: Visibility
+
+
+@strawberry.type(
+    description="A requested change of my e-mail or mobile, waiting for me to confirm it with"
+    " the link sent to the new address (confirmContactChange) while logged in."
+)
+class ContactChange:
+    field: PersonField = strawberry.field(description="EMAIL or MOBILE.")
+    new_value: str | None = strawberry.field(description="null: the mobile is to be removed.")
+    requested_at: dt.datetime
+    expires_at: dt.datetime
+    requested_by_me: bool = strawberry.field(
+        description="false: someone who may edit me asked for it."
+    )
+
+    @classmethod
+    def of(cls, row: ContactChangeRow, *, by_me: bool) -> ContactChange:
+        return cls(
+            field=PersonField(row.field),
+            new_value=row.new_value,
+            requested_at=row.created_at,
+            expires_at=row.expires_at,
+            requested_by_me=by_me,
+        )
 
 
 @strawberry.type(description="A person in the municipality: planeier, pårørende or tjenesteyter.")
@@ -122,6 +146,14 @@ class Person:
         _own(info, self.row)
         channel = await info.context.loaders.otp_channel_by_person.load(self.row.id)
         return OtpChannel(channel) if channel else None
+
+    @strawberry.field(
+        description="Changes of my e-mail or mobile waiting for my confirmation; the person"
+        " themself only, so nobody else learns a pending address."
+    )
+    async def pending_contact_changes(self, info: Info) -> list[ContactChange] | None:
+        rows = await contact.pending_for(info.context, self.row)
+        return [ContactChange.of(r, by_me=r.requested_by == self.row.id) for r in rows]
 
     @strawberry.field(description="Global roles; the person themself and administrators only.")
     async def global_roles(self, info: Info) -> list[GlobalRole] | None:
@@ -211,11 +243,9 @@ class Consent:
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.row.id))
 
-    @strawberry.field
+    @strawberry.field(description="Who gave the consent; read under the consent's own rule.")
     async def given_by(self, info: Info) -> Person:
-        person = await info.context.loaders.person_by_id.load(self.row.given_by)
-        assert person is not None
-        return Person(row=person)
+        return Person(row=await plan_resolvers.consent_giver(info.context, self.row))
 
     @strawberry.field
     def given_by_relation(self) -> ConsentGiver:
@@ -245,6 +275,9 @@ class Consent:
 @strawberry.type(description="Plandeltaker: a person's membership of one plan.")
 class Participant:
     row: strawberry.Private[ParticipantRow]
+    # Reached as the author, responsible, createdBy or uploadedBy of content the viewer may
+    # read: seen with that content whatever the viewer's PARTICIPANTS grant.
+    named: strawberry.Private[bool] = False
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -254,11 +287,10 @@ class Participant:
     async def plan(self, info: Info) -> Plan:
         return Plan(view=await plan_resolvers.participant_plan(info.context, self.row))
 
-    @strawberry.field
+    @strawberry.field(description="Name and position always; contact fields by their visibility.")
     async def person(self, info: Info) -> Person:
-        person = await info.context.loaders.person_by_id.load(self.row.person_id)
-        assert person is not None
-        return Person(row=person)
+        row = await plan_resolvers.participant_person(info.context, self.row, named=self.named)
+        return Person(row=row)
 
     @strawberry.field
     def role(self) -> Role:
@@ -408,12 +440,18 @@ class Plan:
     async def documents(self, info: Info) -> list[Document] | None:
         return [Document(row=d) for d in await content.documents(info.context, self.view)]
 
-    @strawberry.field(description="Arkiv: the plan's archived snapshots; coordinator and owner.")
+    @strawberry.field(
+        description="Arkiv: the plan's archived snapshots; the coordinator, the owner and"
+        " whoever represents the owner (a verge; a parent while the owner is under 16)."
+    )
     async def archives(self, info: Info) -> list[PlanArchive] | None:
         rows = await lifecycle_resolvers.plan_archives(info.context, self.view.plan.id)
         return [PlanArchive(row=r) for r in rows]
 
-    @strawberry.field(description="The consent: owner, coordinator and guardian only.")
+    @strawberry.field(
+        description="The consent: the coordinator, the owner and whoever represents the owner"
+        " (a verge; a parent while the owner is under 16)."
+    )
     async def consent(self, info: Info) -> Consent | None:
         row = await plan_resolvers.consent(info.context, self.view)
         return Consent(row=row) if row else None
@@ -438,8 +476,9 @@ class PlanConnection:
     total_count: int
 
 
-async def _participant(info: Info, participant_id: uuid.UUID) -> Participant:
-    return Participant(row=await content.participant(info.context, participant_id))
+def _named(row: ParticipantRow | None) -> Participant | None:
+    """A participant named by content the resolver found readable (author, responsible …)."""
+    return Participant(row=row, named=True) if row is not None else None
 
 
 @strawberry.type(description="Kommentar on a goal or an activity.")
@@ -450,9 +489,9 @@ class Comment:
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.row.id))
 
-    @strawberry.field
+    @strawberry.field(description="Seen with the comment (its goal's or activity's section).")
     async def author(self, info: Info) -> Participant:
-        return await _participant(info, self.row.author_id)
+        return Participant(row=await content.comment_author(info.context, self.row), named=True)
 
     @strawberry.field
     def body(self) -> str:
@@ -483,18 +522,16 @@ class Goal:
     def status(self) -> str:
         return self.row.status
 
-    @strawberry.field
+    @strawberry.field(description="Seen with the goal (GOALS >= READ).")
     async def responsible(self, info: Info) -> Participant | None:
-        if self.row.responsible_id is None:
-            return None
-        return await _participant(info, self.row.responsible_id)
+        return _named(await content.goal_responsible(info.context, self.row))
 
-    @strawberry.field
+    @strawberry.field(description="The hovedmål of a delmål: needs GOALS >= READ.")
     async def parent(self, info: Info) -> Goal | None:
         row = await content.parent_goal(info.context, self.row)
         return Goal(row=row) if row else None
 
-    @strawberry.field(description="Delmål.")
+    @strawberry.field(description="Delmål: needs GOALS >= READ.")
     async def sub_goals(self, info: Info) -> list[Goal]:
         return [Goal(row=g) for g in await content.sub_goals(info.context, self.row)]
 
@@ -519,7 +556,7 @@ class Activity:
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.row.id))
 
-    @strawberry.field
+    @strawberry.field(description="The goal served: needs GOALS >= READ.")
     async def goal(self, info: Info) -> Goal:
         return Goal(row=await content.activity_goal(info.context, self.row))
 
@@ -535,11 +572,9 @@ class Activity:
     def status(self) -> str:
         return self.row.status
 
-    @strawberry.field
+    @strawberry.field(description="Seen with the activity (ACTIVITIES >= READ).")
     async def responsible(self, info: Info) -> Participant | None:
-        if self.row.responsible_id is None:
-            return None
-        return await _participant(info, self.row.responsible_id)
+        return _named(await content.activity_responsible(info.context, self.row))
 
     @strawberry.field
     def start_date(self) -> dt.date | None:
@@ -578,9 +613,9 @@ class CalendarEntry:
     def location(self) -> str | None:
         return self.row.location
 
-    @strawberry.field
+    @strawberry.field(description="Seen with the entry (CALENDAR >= READ).")
     async def created_by(self, info: Info) -> Participant:
-        return await _participant(info, self.row.created_by)
+        return Participant(row=await content.calendar_creator(info.context, self.row), named=True)
 
 
 @strawberry.type(description="A document of the plan; GET downloadUrl with the same bearer token.")
@@ -603,9 +638,10 @@ class Document:
     def size_bytes(self) -> int:
         return self.row.size_bytes
 
-    @strawberry.field
+    @strawberry.field(description="Seen with the document (DOCUMENTS >= READ).")
     async def uploaded_by(self, info: Info) -> Participant:
-        return await _participant(info, self.row.uploaded_by)
+        row = await content.document_uploader(info.context, self.row)
+        return Participant(row=row, named=True)
 
     @strawberry.field
     def uploaded_at(self) -> dt.datetime:
@@ -627,11 +663,11 @@ class Message:
 
     @strawberry.field
     async def plan(self, info: Info) -> Plan:
-        return Plan(view=await plan_resolvers.view_of(info.context, self.row.plan_id))
+        return Plan(view=await message_resolvers.message_plan(info.context, self.row))
 
-    @strawberry.field
+    @strawberry.field(description="Seen with the message (MESSAGES >= READ and meant for me).")
     async def author(self, info: Info) -> Participant:
-        return await _participant(info, self.row.author_id)
+        return Participant(row=await message_resolvers.author(info.context, self.row), named=True)
 
     @strawberry.field
     def body(self) -> str:
@@ -641,11 +677,13 @@ class Message:
     def created_at(self) -> dt.datetime:
         return self.row.created_at
 
-    @strawberry.field(description="Null: the whole plan group.")
+    @strawberry.field(
+        description="Null: the whole plan group. Chosen recipients need PARTICIPANTS >= READ"
+        " unless each is me, the owner or the coordinator."
+    )
     async def recipients(self, info: Info) -> list[Participant] | None:
-        if self.row.recipient_ids is None:
-            return None
-        return [await _participant(info, r) for r in sorted(self.row.recipient_ids)]
+        rows = await message_resolvers.recipients(info.context, self.row)
+        return None if rows is None else [Participant(row=r) for r in rows]
 
     @strawberry.field
     async def read_by_me(self, info: Info) -> bool:
@@ -733,7 +771,10 @@ class PlanCount:
     status: PlanStatus | None
     service_unit: str | None
     start_month: str | None
-    count: int | None = strawberry.field(description="Null when below 5 (small-cell suppression).")
+    count: int | None = strawberry.field(
+        description="Null when below 5, or when another allowed query's count minus this one"
+        " would be 1-4 (small-cell suppression, prikking)."
+    )
 
 
 @strawberry.type
@@ -743,16 +784,23 @@ class CaseloadBucket:
 
 
 @strawberry.type(
-    description="Aggregates only; any count below 5 is null. REPORTER or SYSTEM_ADMIN."
+    description="Aggregates only; a count below 5, or one that subtracting two answers would"
+    " reveal, is null. REPORTER or SYSTEM_ADMIN."
 )
 class Reports:
-    @strawberry.field
+    @strawberry.field(description="Plans by start date, counted per group; whole months only.")
     async def plan_counts(
         self,
         info: Info,
         group_by: list[PlanGroupBy],
-        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
-        to: dt.date | None = None,
+        from_: Annotated[
+            dt.date | None,
+            strawberry.argument(name="from", description="The first day of a month, or null."),
+        ] = None,
+        to: Annotated[
+            dt.date | None,
+            strawberry.argument(description="The last day of a month, or null."),
+        ] = None,
     ) -> list[PlanCount]:
         rows = await report_resolvers.plan_counts(
             info.context, [g.value for g in group_by], from_, to
@@ -769,7 +817,13 @@ class Reports:
         ]
 
     @strawberry.field(description="Participants whose consent runs out within the days given.")
-    async def consents_expiring(self, info: Info, within_days: int) -> int | None:
+    async def consents_expiring(
+        self,
+        info: Info,
+        within_days: Annotated[
+            int, strawberry.argument(description="One of 7, 14, 30, 60, 90, 180, 365.")
+        ],
+    ) -> int | None:
         return await report_resolvers.consents_expiring(info.context, within_days)
 
     @strawberry.field(description="How many coordinators have how many active plans.")

@@ -145,6 +145,8 @@ async def quick_user(
             otp_channel="EMAIL",
             password_hash=_password_hash(),
             now=now,
+            confirmed_email=person.email,
+            confirmed_mobile=person.mobile,
         )
         await persons.set_global_roles(conn, person.id, roles)
     return User(

@@ -73,6 +73,9 @@ async def make_user(
             otp_channel=channel,
             password_hash=await passwords.hash_password(password),
             now=START,
+            # An account in use: its holder has confirmed their contact data.
+            confirmed_email=email,
+            confirmed_mobile=mobile,
         )
         await persons.set_global_roles(conn, person.id, roles)
     return User(person.id, account.id, username, email, mobile, password)
