@@ -130,7 +130,9 @@ async def test_eleventh_login_is_rate_limited_until_the_window_passes(
 ) -> None:
     user = await make_user(gateway.pool, "astrid")
     other = await make_user(gateway.pool, "bjarne")
-    for _ in range(10):  # ten failures spread over nine minutes
+    # Ten failures for this name from this address (the gateway sees 127.0.0.1), spread over
+    # nine minutes. Other addresses are not held back: tests/test_login_throttle.py.
+    for _ in range(10):
         body = await gql(gateway, LOGIN, {"u": "astrid", "p": "Wrong-Passord-1"})
         assert_code(body, "INVALID_CREDENTIALS")
         gateway.clock.advance(minutes=1)
@@ -143,7 +145,7 @@ async def test_eleventh_login_is_rate_limited_until_the_window_passes(
     assert isinstance(retry, int) and not isinstance(retry, bool)
     assert 0 < retry <= 15 * 60
 
-    # The other account is not throttled by astrid's failures.
+    # Another name from the same address is not throttled by astrid's failures.
     assert await me_id(gateway, await log_in(gateway, smtp, other)) == str(other.person_id)
 
     # Hammering while locked out does not extend the lock (no permanent lock).
