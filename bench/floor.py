@@ -34,7 +34,12 @@ SELECT p.id, p.short_name, p.type, p.status, p.start_date, p.end_date, p.last_ar
        coalesce(me.consent_expires_on, c.expires_on) AS consent_expires_on,
        op.first_name AS owner_first, op.last_name AS owner_last,
        CASE WHEN opv.visibility = 'ALL' OR (coalesce(opv.visibility, 'PLAN') = 'PLAN'
-            AND p.status = 'ACTIVE' AND c.revoked_on IS NULL AND c.expires_on >= current_date)
+            AND p.status = 'ACTIVE' AND c.revoked_on IS NULL AND c.expires_on >= current_date
+            -- PLAN counts only where I may read the plan group (access.shares_for_visibility)
+            AND (me.role IN ('OWNER', 'COORDINATOR') OR (
+                 coalesce(me.consent_expires_on, c.expires_on) >= current_date
+                 AND coalesce(me.rights ->> 'participants', c.default_grant ->> 'participants',
+                              'NONE') <> 'NONE')))
             THEN op.birth_date END AS owner_birth_date,
        cp.first_name AS coord_first, cp.last_name AS coord_last,
        EXISTS (SELECT 1 FROM messages m LEFT JOIN message_reads r

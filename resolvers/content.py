@@ -23,6 +23,7 @@ from resolvers.plans import (
     _fresh,
     _locked_view,
     facts,
+    named_participant,
     require_section,
     require_viewer,
     view_of,
@@ -52,17 +53,35 @@ async def goals(ctx: Context, view: PlanView) -> list[GoalRow]:
     return [g for g in every if g.parent_id is None]
 
 
+# Every field below that returns plan content decides for itself, by the content's own
+# section, whatever path reached it (Activity.goal once returned goals to GOALS NONE).
+
+
+async def _section(ctx: Context, plan_id: uuid.UUID, section: str) -> None:
+    require_section(ctx, await view_of(ctx, plan_id), section)
+
+
 async def sub_goals(ctx: Context, goal: GoalRow) -> list[GoalRow]:
+    """Delmål: GOALS >= READ."""
+    await _section(ctx, goal.plan_id, "goals")
     every = await ctx.loaders.goals_by_plan.load(goal.plan_id) or []
     return [g for g in every if g.parent_id == goal.id]
 
 
 async def parent_goal(ctx: Context, goal: GoalRow) -> GoalRow | None:
-    return await ctx.loaders.goal_by_id.load(goal.parent_id) if goal.parent_id else None
+    """The hovedmål of a delmål: GOALS >= READ."""
+    if goal.parent_id is None:
+        return None
+    await _section(ctx, goal.plan_id, "goals")
+    return await ctx.loaders.goal_by_id.load(goal.parent_id)
 
 
-async def _section(ctx: Context, plan_id: uuid.UUID, section: str) -> None:
-    require_section(ctx, await view_of(ctx, plan_id), section)
+async def goal_responsible(ctx: Context, goal: GoalRow) -> ParticipantRow | None:
+    """Who is responsible for a goal: seen with the goal (GOALS >= READ)."""
+    if goal.responsible_id is None:
+        return None
+    await _section(ctx, goal.plan_id, "goals")
+    return await named_participant(ctx, goal.responsible_id)
 
 
 async def goal_activities(ctx: Context, goal: GoalRow) -> list[ActivityRow]:
@@ -82,15 +101,43 @@ async def activity_comments(ctx: Context, activity: ActivityRow) -> list[Comment
 
 
 async def activity_goal(ctx: Context, activity: ActivityRow) -> GoalRow:
+    """The goal an activity serves: GOALS >= READ (Activity.goal is non-null, so a denial
+    nulls the activity too)."""
+    await _section(ctx, activity.plan_id, "goals")
     goal = await ctx.loaders.goal_by_id.load(activity.goal_id)
     assert goal is not None
     return goal
 
 
-async def participant(ctx: Context, participant_id: uuid.UUID) -> ParticipantRow:
-    row = await ctx.loaders.participant_by_id.load(participant_id)
-    assert row is not None
-    return row
+async def activity_responsible(ctx: Context, activity: ActivityRow) -> ParticipantRow | None:
+    """Who is responsible for an activity: seen with it (ACTIVITIES >= READ)."""
+    if activity.responsible_id is None:
+        return None
+    await _section(ctx, activity.plan_id, "activities")
+    return await named_participant(ctx, activity.responsible_id)
+
+
+def comment_section(comment: CommentRow) -> str:
+    """A comment belongs to its goal's or its activity's section."""
+    return "goals" if comment.goal_id is not None else "activities"
+
+
+async def comment_author(ctx: Context, comment: CommentRow) -> ParticipantRow:
+    """A comment's author: seen with the comment (its parent's section)."""
+    await _section(ctx, comment.plan_id, comment_section(comment))
+    return await named_participant(ctx, comment.author_id)
+
+
+async def calendar_creator(ctx: Context, entry: CalendarRow) -> ParticipantRow:
+    """Who made a calendar entry: seen with it (CALENDAR >= READ)."""
+    await _section(ctx, entry.plan_id, "calendar")
+    return await named_participant(ctx, entry.created_by)
+
+
+async def document_uploader(ctx: Context, document: DocumentRow) -> ParticipantRow:
+    """Who uploaded a document: seen with it (DOCUMENTS >= READ)."""
+    await _section(ctx, document.plan_id, "documents")
+    return await named_participant(ctx, document.uploaded_by)
 
 
 async def calendar(
@@ -456,7 +503,8 @@ def _is_text(data: bytes) -> bool:
 
 
 def _document_name(name: str) -> str:
-    cleaned = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    # NFC like every other text: macOS names files in NFD ("Å" as A + combining ring).
+    cleaned = str(validation.nfc(name)).replace("\\", "/").rsplit("/", 1)[-1].strip()
     cleaned = "".join(c for c in cleaned if c.isprintable())
     if not cleaned:
         raise bad_input("file", "The file needs a name.")

@@ -15,7 +15,7 @@ from resolvers import access, pdf, snapshot, validation
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
 from resolvers.messages import visible as message_visible
-from resolvers.plans import _deny, _fresh, _locked_view, facts, visible_plan
+from resolvers.plans import _deny, _fresh, _locked_view, facts, owner_facts, visible_plan
 
 
 async def _archive(conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | None) -> ArchiveRow:
@@ -84,8 +84,9 @@ async def archive_plan(ctx: Context, plan_id: str) -> ArchiveRow:
 
 
 async def plan_archives(ctx: Context, plan_id: uuid.UUID) -> list[ArchiveRow]:
+    """Arkiv: the coordinator, the owner and whoever represents the owner."""
     view = await visible_plan(ctx, plan_id)
-    _deny(access.archives_read_denial(facts(view)))
+    _deny(access.archives_read_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
     async with ctx.pool.acquire() as conn:
         return (await archives.of_plans(conn, [plan_id]))[plan_id]
 
@@ -93,11 +94,13 @@ async def plan_archives(ctx: Context, plan_id: uuid.UUID) -> list[ArchiveRow]:
 async def archive_file(
     ctx: Context, plan_id: str, archive_id: str, kind: str
 ) -> tuple[ArchiveRow, bytes]:
-    """An archived copy (json or pdf): coordinator and owner; others need the print right."""
+    """An archived copy (json or pdf), the plan's whole record: the coordinator, the owner
+    and whoever represents the owner. For anyone else the archive does not exist (NOT_FOUND,
+    as for an unknown id): they print what they may read now (print.pdf)."""
     view = await visible_plan(ctx, plan_id, "planId")
-    denial = access.archive_download_denial(facts(view), ctx.today())
-    if denial:
-        raise forbidden(denial)
+    owner = await owner_facts(ctx, view)
+    if access.archive_download_denial(facts(view), owner, ctx.today()):
+        raise not_found("archive")
     aid = validation.identifier("archiveId", archive_id)
     async with ctx.pool.acquire() as conn:
         found = await archives.content(conn, aid, kind)
@@ -116,13 +119,14 @@ async def print_pdf(ctx: Context, plan_id: str) -> bytes:
         raise forbidden(denial)
     today = ctx.today()
     readable = {s for s in snapshot.ALL_SECTIONS if access.section_denial(plan, s, today) is None}
+    owner = await owner_facts(ctx, view)
     async with ctx.pool.acquire() as conn:
         doc = await snapshot.build(
             conn,
             view.plan.id,
             sections=readable,
             message_filter=lambda m: message_visible(ctx, view, m),
-            with_consent=access.consent_read_denial(plan) is None,
+            with_consent=access.consent_read_denial(plan, owner, today) is None,
         )
     for section in readable:
         ctx.record_read(view.plan.id, None, section)

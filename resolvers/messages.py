@@ -8,11 +8,19 @@ from dataclasses import dataclass
 
 from db import audit, messages, plans
 from db.messages import MessageRow
-from db.plans import PlanView
+from db.plans import ParticipantRow, PlanView
 from resolvers import access, notify, validation
 from resolvers.context import Context
-from resolvers.errors import bad_input
-from resolvers.plans import _fresh, facts, require_section
+from resolvers.errors import bad_input, forbidden
+from resolvers.plans import (
+    _fresh,
+    facts,
+    named_participant,
+    require_section,
+    view_of,
+    visible_participant,
+    visible_plan,
+)
 
 MAX_PAGE = 100
 
@@ -56,6 +64,39 @@ async def page(ctx: Context, view: PlanView, first: int, after: str | None) -> M
     )
     shown = [r for r in rows if visible(ctx, view, r)]
     return MessagePage(shown[:first], len(rows) > first)
+
+
+async def readable(ctx: Context, row: MessageRow) -> PlanView:
+    """A message reached through any field: MESSAGES >= READ, and meant for the viewer (the
+    row rule); NO_GRANT otherwise."""
+    view = await view_of(ctx, row.plan_id)
+    require_section(ctx, view, "messages")
+    if not visible(ctx, view, row):
+        raise forbidden("NO_GRANT")
+    return view
+
+
+async def author(ctx: Context, row: MessageRow) -> ParticipantRow:
+    """Message.author: seen with the message, whatever the viewer's PARTICIPANTS grant."""
+    await readable(ctx, row)
+    return await named_participant(ctx, row.author_id)
+
+
+async def recipients(ctx: Context, row: MessageRow) -> list[ParticipantRow] | None:
+    """The chosen recipients (null: the whole plan group). They are not named in the
+    message's content, so each is a participant the viewer must be allowed to see (the plan
+    header, the viewer themself, or PARTICIPANTS >= READ); one hidden recipient hides the
+    list, with its reason."""
+    await readable(ctx, row)
+    if row.recipient_ids is None:
+        return None
+    found = await ctx.loaders.participant_by_id.load_many(sorted(row.recipient_ids))
+    return [await visible_participant(ctx, p, named=False) for p in found if p is not None]
+
+
+async def message_plan(ctx: Context, row: MessageRow) -> PlanView:
+    """Message.plan: the plan, if the viewer may know of it (NOT_FOUND otherwise)."""
+    return await visible_plan(ctx, row.plan_id)
 
 
 async def read_by_me(ctx: Context, row: MessageRow) -> bool:
@@ -117,8 +158,6 @@ async def post(
 
 async def mark_read(ctx: Context, plan_id: str) -> int:
     """Everything I may read in the plan so far is read; returns how many became read."""
-    from resolvers.plans import visible_plan
-
     view = await visible_plan(ctx, plan_id, "planId")
     require_section(ctx, view, "messages")
     assert view.mine is not None

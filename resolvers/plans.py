@@ -16,6 +16,7 @@ from graphql import GraphQLError
 
 from db import audit, persons, plans
 from db.bus import notify_access_changed
+from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanFilter, PlanView
 from db.pool import Conn
 from resolvers import access, notify, validation
@@ -59,10 +60,26 @@ def _facts(view: PlanView) -> access.PlanFacts:
         )
         if consent
         else None,
-        mine=access.Participation(mine.id, mine.role, mine.rights, mine.consent_expires_on)
+        mine=access.Participation(
+            mine.id, mine.role, mine.rights, mine.consent_expires_on, mine.person_id
+        )
         if mine
         else None,
     )
+
+
+async def owner_facts(ctx: Context, view: PlanView) -> access.OwnerFacts:
+    """The owner's birth date and the parent named by the plan's consent, for
+    access.represents_owner (loaded with the plan header, batched across plans)."""
+    owner = await lead(ctx, view, access.OWNER)
+    person = await ctx.loaders.person_by_id.load(owner.person_id) if owner else None
+    consent = view.consent
+    parents = (
+        frozenset({consent.given_by})
+        if consent is not None and consent.given_by_relation == "PARENT"
+        else frozenset()
+    )
+    return access.OwnerFacts(person.birth_date if person else None, parents)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -180,11 +197,25 @@ async def has_unread_messages(ctx: Context, view: PlanView) -> bool:
 
 
 async def consent(ctx: Context, view: PlanView) -> ConsentRow | None:
-    denial = access.consent_read_denial(facts(view))
-    if denial:
-        raise forbidden(denial)
+    """Samtykke: the coordinator, the owner and whoever represents the owner."""
+    await require_consent_reader(ctx, view)
     ctx.record_read(view.plan.id, None, "consent")
     return view.consent
+
+
+async def require_consent_reader(ctx: Context, view: PlanView) -> None:
+    today = ctx.today()
+    denial = access.consent_read_denial(facts(view), await owner_facts(ctx, view), today)
+    if denial:
+        raise forbidden(denial)
+
+
+async def consent_giver(ctx: Context, row: ConsentRow) -> PersonRow:
+    """Consent.givenBy: part of the consent document, read under the same rule."""
+    await require_consent_reader(ctx, await view_of(ctx, row.plan_id))
+    person = await ctx.loaders.person_by_id.load(row.given_by)
+    assert person is not None
+    return person
 
 
 # --- participants, field by field ---------------------------------------------------------
@@ -195,7 +226,50 @@ async def _participant_view(ctx: Context, participant: ParticipantRow) -> PlanVi
 
 
 async def participant_plan(ctx: Context, participant: ParticipantRow) -> PlanView:
-    return await _participant_view(ctx, participant)
+    """Participant.plan: the plan, if the viewer may know of it (NOT_FOUND otherwise)."""
+    return await visible_plan(ctx, participant.plan_id)
+
+
+async def visible_participant(
+    ctx: Context, participant: ParticipantRow, *, named: bool
+) -> ParticipantRow:
+    """A participant returned by any field: access.participant_denial decides."""
+    viewer = require_viewer(ctx)
+    view = await _participant_view(ctx, participant)
+    denial = access.participant_denial(
+        facts(view),
+        viewer.global_roles,
+        participant_id=participant.id,
+        participant_role=participant.role,
+        named=named,
+        today=ctx.today(),
+    )
+    if denial:
+        raise forbidden(denial)
+    return participant
+
+
+async def participant_by_id(ctx: Context, participant_id: uuid.UUID) -> ParticipantRow:
+    row = await ctx.loaders.participant_by_id.load(participant_id)
+    assert row is not None
+    return row
+
+
+async def named_participant(ctx: Context, participant_id: uuid.UUID) -> ParticipantRow:
+    """The author, responsible, createdBy or uploadedBy of content the caller has already
+    found readable: seen with that content (name and position), whatever the viewer's
+    PARTICIPANTS grant."""
+    return await visible_participant(ctx, await participant_by_id(ctx, participant_id), named=True)
+
+
+async def participant_person(
+    ctx: Context, participant: ParticipantRow, *, named: bool
+) -> PersonRow:
+    """Participant.person: the person of a participant the viewer may see."""
+    await visible_participant(ctx, participant, named=named)
+    person = await ctx.loaders.person_by_id.load(participant.person_id)
+    assert person is not None
+    return person
 
 
 async def responsibility(ctx: Context, participant: ParticipantRow) -> str | None:
@@ -439,7 +513,7 @@ async def revoke_consent(ctx: Context, plan_id: str) -> ConsentRow:
     pid = validation.identifier("planId", plan_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await _locked_view(conn, ctx, pid)
-        _deny(access.revoke_consent_denial(facts(view)))
+        _deny(access.revoke_consent_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
         if view.consent is None:
             raise bad_input("planId", "The plan has no consent to revoke.")
         row = await plans.revoke_consent(conn, view.consent.id, ctx.today())

@@ -5,7 +5,8 @@ real HTTP and WebSocket against real PostgreSQL.
   endPlan archived the plan; a live subscription to its messages ends with PLAN_ENDED.
 - Archives: the SHA-256 is that of the downloaded JSON bytes; the JSON is canonical; the PDF
   parses (pypdf) and shows the short name; archivePlan by the coordinator only; downloads
-  for coordinator and owner, others with the print right; the database refuses UPDATE and
+  for coordinator, owner and whoever represents the owner, NOT_FOUND for everyone else
+  (tests/http/test_archive_access.py has the details); the database refuses UPDATE and
   DELETE on plan_archives.
 - Print: only the sections the viewer may read, messages filtered by recipient.
 - Access log: one row per viewer × plan × section per request; person fields with PLAN
@@ -476,9 +477,9 @@ async def test_archive_downloads_follow_the_access_rules(gateway: Gateway) -> No
         expected = {
             COORDINATOR: 200,
             OWNER: 200,
-            RELATIVE: 200,  # the print right
-            SERVICE_PROVIDER: 403,  # no print right
-            GUARDIAN: 403,
+            GUARDIAN: 200,  # a verge represents the owner
+            RELATIVE: 404,  # the print right is for print.pdf, not the whole record
+            SERVICE_PROVIDER: 404,
             OUTSIDER: 404,
         }
         got = {who: (await get(gateway, path, world.token(who))).status_code for who in expected}
@@ -499,8 +500,9 @@ async def test_archive_downloads_follow_the_access_rules(gateway: Gateway) -> No
         await get(gateway, f"/plans/{pid}/archives/{archive_id}.xml", world.token(COORDINATOR))
     ).status_code == 404
     # A download is a read of the plan, in the owner's access log.
-    rows = await log_rows(gateway.pool, viewer_id=uid(world.person_id(RELATIVE)), what="archive")
+    rows = await log_rows(gateway.pool, viewer_id=uid(world.person_id(GUARDIAN)), what="archive")
     assert len(rows) == 2 and {r["plan_id"] for r in rows} == {uid(pid)}
+    assert await log_rows(gateway.pool, viewer_id=uid(world.person_id(RELATIVE))) == []
 
 
 async def test_the_database_refuses_to_change_an_archive(gateway: Gateway) -> None:
