@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ import asyncpg
 from db import outbox
 from gateway.senders import DeliveryError, Sender
 from resolvers.context import Clock, utc_now
+from resolvers.secret_box import SecretBox, SecretKeyError, is_sealed
 
 log = logging.getLogger("plangruppe.outbox")
 
@@ -28,15 +30,24 @@ def backoff(attempts: int) -> dt.timedelta:
 
 class OutboxWorker:
     def __init__(
-        self, pool: asyncpg.Pool, senders: Mapping[str, Sender], clock: Clock = utc_now
+        self,
+        pool: asyncpg.Pool,
+        senders: Mapping[str, Sender],
+        clock: Clock = utc_now,
+        *,
+        box: SecretBox | None = None,
     ) -> None:
         self._pool = pool
         self._senders = senders
         self._clock = clock
+        self._box = box  # opens the sealed bodies of secret rows
         self._wake = asyncio.Event()
 
     async def run_once(self, limit: int = 100) -> int:
-        """Deliver what is due now; returns how many were delivered."""
+        """Deliver what is due now; returns how many were delivered. Secrets that are sent,
+        given up or expired lose their body first (docs/secrets.md)."""
+        async with self._pool.acquire() as conn:
+            await outbox.forget_secrets(conn, self._clock())
         delivered = 0
         for _ in range(limit):
             outcome = await self._deliver_next()
@@ -54,7 +65,7 @@ class OutboxWorker:
                 return None
             message = due[0]
             try:
-                await self._senders[message.channel].send(message)
+                await self._senders[message.channel].send(self._opened(message))
             except DeliveryError as exc:
                 now = self._clock()
                 log.warning(
@@ -66,6 +77,17 @@ class OutboxWorker:
                 return 0
             await outbox.mark_sent(conn, message.id, self._clock())
             return 1
+
+    def _opened(self, message: outbox.OutgoingMessage) -> outbox.OutgoingMessage:
+        """The message with a sealed body opened, only for the hand-over."""
+        if not (message.secret and is_sealed(message.body)):
+            return message
+        if self._box is None:
+            raise DeliveryError("a sealed secret, and no PLANGRUPPE_SECRET_KEY to open it")
+        try:
+            return dataclasses.replace(message, body=self._box.open(message.body))
+        except SecretKeyError as exc:
+            raise DeliveryError(str(exc)) from None
 
     def wake(self) -> None:
         self._wake.set()

@@ -12,6 +12,7 @@ from db.plans import ParticipantRow, PlanView
 from db.pool import Conn
 from resolvers import access, texts
 from resolvers.context import Context
+from resolvers.secret_box import SecretBox
 
 # Which section a participant must be able to read to hear of an event.
 EVENT_SECTION = {
@@ -30,16 +31,60 @@ DEFAULTS = {
 }
 
 
-async def queue_email(conn: Conn, address: str, text: texts.Text, now: dt.datetime) -> None:
-    """An e-mail into the outbox, in the caller's transaction."""
+async def queue_email(
+    conn: Conn,
+    address: str,
+    text: texts.Text,
+    now: dt.datetime,
+    *,
+    secret_expires_at: dt.datetime | None = None,
+    box: SecretBox | None = None,
+) -> None:
+    """An e-mail into the outbox, in the caller's transaction.
+
+    A text that carries a one-time code or a link token passes ``secret_expires_at`` (when
+    the code or link stops working) and ``box`` (``ctx.settings.secret_box``): its body is
+    sealed at rest, it is never sent after that time, and it is cleared once delivered or
+    expired (docs/secrets.md)."""
     await outbox.enqueue(
-        conn, channel="EMAIL", recipient=address, subject=text.subject, body=text.body, now=now
+        conn,
+        channel="EMAIL",
+        recipient=address,
+        subject=text.subject,
+        body=_at_rest(text.body, secret_expires_at, box),
+        now=now,
+        secret_expires_at=secret_expires_at,
     )
 
 
-async def queue_sms(conn: Conn, number: str, text: texts.Text, now: dt.datetime) -> None:
-    """An SMS into the outbox, in the caller's transaction."""
-    await outbox.enqueue(conn, channel="SMS", recipient=number, subject="", body=text.body, now=now)
+async def queue_sms(
+    conn: Conn,
+    number: str,
+    text: texts.Text,
+    now: dt.datetime,
+    *,
+    secret_expires_at: dt.datetime | None = None,
+    box: SecretBox | None = None,
+) -> None:
+    """An SMS into the outbox, in the caller's transaction; a secret as for queue_email."""
+    await outbox.enqueue(
+        conn,
+        channel="SMS",
+        recipient=number,
+        subject="",
+        body=_at_rest(text.body, secret_expires_at, box),
+        now=now,
+        secret_expires_at=secret_expires_at,
+    )
+
+
+def _at_rest(body: str, secret_expires_at: dt.datetime | None, box: SecretBox | None) -> str:
+    """A secret's body sealed; everything else as it is."""
+    if secret_expires_at is None:
+        return body
+    if box is None:
+        raise ValueError("a secret is queued with the box that seals it (ctx.settings.secret_box)")
+    return box.seal(body)
 
 
 async def notify(
