@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,14 +60,19 @@ async def by_id(conn: Conn, person_id: uuid.UUID) -> PersonRow | None:
     return (await by_ids(conn, [person_id])).get(person_id)
 
 
-def _with_search_keys(values: dict[str, object]) -> dict[str, object]:
+def search_key(name: str) -> str:
     """Names are searched by prefix, case-insensitively, folded in Python so that æ/ø/å
-    behave the same whatever the database's locale."""
+    behave the same whatever the database's locale, and in Unicode NFC so that "Å" typed as
+    A + combining ring is the same letter as "Å"."""
+    return unicodedata.normalize("NFC", name.strip().lower())
+
+
+def _with_search_keys(values: dict[str, object]) -> dict[str, object]:
     values = dict(values)
     if isinstance(values.get("first_name"), str):
-        values["search_first"] = str(values["first_name"]).strip().lower()
+        values["search_first"] = search_key(str(values["first_name"]))
     if isinstance(values.get("last_name"), str):
-        values["search_last"] = str(values["last_name"]).strip().lower()
+        values["search_last"] = search_key(str(values["last_name"]))
     return values
 
 
@@ -136,18 +142,16 @@ async def search(
     return [_row(r) for r in records]
 
 
-async def find_same(
-    conn: Conn, first_name: str, last_name: str, birth_date: dt.date
-) -> uuid.UUID | None:
-    """A person with the same names (trimmed, case-insensitive) and birth date."""
-    found: uuid.UUID | None = await conn.fetchval(
-        "SELECT id FROM persons WHERE search_first = $1 AND search_last = $2 AND birth_date = $3"
-        " ORDER BY created_at LIMIT 1",
-        first_name.strip().lower(),
-        last_name.strip().lower(),
-        birth_date,
+async def same_names(conn: Conn, first_name: str, last_name: str) -> list[PersonRow]:
+    """Persons with the same first and last name (trimmed, case-insensitive, NFC), oldest
+    first: the candidates for DUPLICATE_PERSON / POSSIBLE_DUPLICATE."""
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM persons WHERE search_first = $1 AND search_last = $2"
+        " ORDER BY created_at, id",
+        search_key(first_name),
+        search_key(last_name),
     )
-    return found
+    return [_row(r) for r in records]
 
 
 async def visibilities(

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from db.persons import PersonRow
+from db.persons import PersonRow, search_key
 from db.pool import Conn
 
 PLAN_COLUMNS = (
@@ -174,12 +174,6 @@ async def page_for_participant(
     )
     total = int(records[0]["total"])
     return [_view(r) for r in records if r["p_id"] is not None], total
-
-
-def search_key(name: str) -> str:
-    """Names are searched case-insensitively by prefix; Python folds æ/ø/å the same way
-    whatever the database's locale."""
-    return name.strip().lower()
 
 
 def like_prefix(value: str | None) -> str | None:

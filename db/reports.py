@@ -4,51 +4,53 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from db.pool import Conn
 
-# GROUP BY columns by name; the names come from an enum, never from the client's text.
-GROUP_COLUMNS = {
-    "TYPE": "p.type",
-    "STATUS": "p.status",
-    "SERVICE_UNIT": "u.name",
-    "START_MONTH": "to_char(p.start_date, 'YYYY-MM')",
-}
+
+@dataclass(frozen=True)
+class PlanCell:
+    """The finest cell of the plan reports: plans of one type, status, service unit and
+    start month."""
+
+    type: str
+    status: str
+    service_unit: str | None
+    start_month: dt.date  # the first day of the month
+    count: int
 
 
-async def plan_counts(
-    conn: Conn, group_by: Sequence[str], since: dt.date | None, until: dt.date | None
-) -> list[dict[str, object]]:
-    columns = [GROUP_COLUMNS[g] for g in group_by]
-    selected = ", ".join(f"{c} AS g{i}" for i, c in enumerate(columns))
-    grouping = ", ".join(f"g{i}" for i in range(len(columns)))
+async def plan_cells(conn: Conn) -> list[PlanCell]:
+    """Every non-empty finest cell; the reports add them up (resolvers/suppression.py)."""
     records = await conn.fetch(
-        f"SELECT {selected}, count(*) AS n FROM plans p"
-        " LEFT JOIN service_units u ON u.id = p.service_unit_id"
-        " WHERE ($1::date IS NULL OR p.start_date >= $1)"
-        " AND ($2::date IS NULL OR p.start_date <= $2)"
-        f" GROUP BY {grouping} ORDER BY {grouping}",
-        since,
-        until,
+        "SELECT p.type, p.status, u.name AS unit,"
+        " date_trunc('month', p.start_date)::date AS month, count(*) AS n"
+        " FROM plans p LEFT JOIN service_units u ON u.id = p.service_unit_id"
+        " GROUP BY 1, 2, 3, 4"
     )
     return [
-        {**{g: r[f"g{i}"] for i, g in enumerate(group_by)}, "count": int(r["n"])} for r in records
+        PlanCell(str(r["type"]), str(r["status"]), r["unit"], r["month"], int(r["n"]))
+        for r in records
     ]
 
 
-async def consents_expiring(conn: Conn, today: dt.date, within_days: int) -> int:
-    """Participants (not owner or coordinator) of active plans whose consent runs out within
-    the days given, counting from today."""
-    count: int = await conn.fetchval(
-        "SELECT count(*) FROM participants pa JOIN plans p ON p.id = pa.plan_id"
-        " JOIN consents c ON c.id = p.consent_id"
-        " WHERE p.status = 'ACTIVE' AND pa.left_on IS NULL"
-        " AND pa.role NOT IN ('OWNER', 'COORDINATOR') AND c.revoked_on IS NULL"
-        " AND least(pa.consent_expires_on, c.expires_on) BETWEEN $1 AND $1 + $2::int",
+async def consents_expiring(conn: Conn, today: dt.date, windows: Sequence[int]) -> dict[int, int]:
+    """For each window: participants (not owner or coordinator) of active plans whose consent
+    runs out within that many days, counting from today."""
+    records = await conn.fetch(
+        "SELECT w.days, count(e.expires_on) AS n FROM unnest($2::int[]) AS w(days)"
+        " LEFT JOIN (SELECT least(pa.consent_expires_on, c.expires_on) AS expires_on"
+        "  FROM participants pa JOIN plans p ON p.id = pa.plan_id"
+        "  JOIN consents c ON c.id = p.consent_id"
+        "  WHERE p.status = 'ACTIVE' AND pa.left_on IS NULL"
+        "  AND pa.role NOT IN ('OWNER', 'COORDINATOR') AND c.revoked_on IS NULL) e"
+        " ON e.expires_on BETWEEN $1 AND $1 + w.days"
+        " GROUP BY w.days",
         today,
-        within_days,
+        list(windows),
     )
-    return count
+    return {int(r["days"]): int(r["n"]) for r in records}
 
 
 CASELOAD_BUCKETS = ((1, 10), (11, 20), (21, 30), (31, 50), (51, None))

@@ -17,6 +17,7 @@ CODES = frozenset(
         "CODE_EXPIRED",
         "RATE_LIMITED",
         "DUPLICATE_PERSON",
+        "POSSIBLE_DUPLICATE",
         "QUERY_TOO_COMPLEX",
         "INTERNAL",
     }

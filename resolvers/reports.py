@@ -1,21 +1,19 @@
-"""Aggregate reports for reporting tools: counts only, small cells suppressed."""
+"""Aggregate reports for reporting tools: counts only, small cells suppressed so that no
+subtraction of two answers reveals one (resolvers/suppression.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from db import audit, reports
-from resolvers import access
+from resolvers import access, suppression
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, unauthenticated
 
-# Any count below this is returned as null (small-cell suppression).
-SUPPRESS_BELOW = 5
-
 
 def suppressed(count: int) -> int | None:
-    return count if count >= SUPPRESS_BELOW else None
+    """Below MIN_CELL: null. Only for counts that no allowed query nests (the caseload)."""
+    return count if suppression.releasable(count) else None
 
 
 def require_reporter(ctx: Context) -> None:
@@ -29,15 +27,6 @@ def require_reporter(ctx: Context) -> None:
     denial = access.reports_denial(roles)
     if denial:
         raise forbidden(denial)
-
-
-@dataclass(frozen=True)
-class PlanCount:
-    type: str | None
-    status: str | None
-    service_unit: str | None
-    start_month: str | None
-    count: int | None
 
 
 async def _audit_use(ctx: Context, what: str) -> None:
@@ -54,42 +43,36 @@ async def _audit_use(ctx: Context, what: str) -> None:
 
 async def plan_counts(
     ctx: Context, group_by: list[str], since: dt.date | None, until: dt.date | None
-) -> list[PlanCount]:
+) -> list[suppression.Row]:
+    """Plans counted by the groups asked for, within whole months; a count that is small, or
+    that another allowed query's count would reveal by subtraction, is null."""
     require_reporter(ctx)
     if not group_by:
         raise bad_input(
             "groupBy", "Group by at least one of TYPE, STATUS, SERVICE_UNIT, START_MONTH."
         )
+    if since is not None and since.day != 1:
+        raise bad_input("from", "from must be the first day of a month (YYYY-MM-01).")
+    if until is not None and (until + dt.timedelta(days=1)).day != 1:
+        raise bad_input("to", "to must be the last day of a month (e.g. 2026-03-31).")
     if since and until and until < since:
         raise bad_input("to", "to cannot be before from.")
-    keys = list(dict.fromkeys(group_by))
     async with ctx.pool.acquire() as conn:
-        rows = await reports.plan_counts(conn, keys, since, until)
+        cube = suppression.PlanCube(await reports.plan_cells(conn))
     await _audit_use(ctx, "planCounts")
-    return [
-        PlanCount(
-            type=_str(r.get("TYPE")),
-            status=_str(r.get("STATUS")),
-            service_unit=_str(r.get("SERVICE_UNIT")),
-            start_month=_str(r.get("START_MONTH")),
-            count=suppressed(int(str(r["count"]))),
-        )
-        for r in rows
-    ]
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
+    return cube.plan_counts(group_by, cube.month_range(since, until))
 
 
 async def consents_expiring(ctx: Context, within_days: int) -> int | None:
+    """Participants whose consent runs out within one of the fixed windows (days)."""
     require_reporter(ctx)
-    if not 0 <= within_days <= 3650:
-        raise bad_input("withinDays", "withinDays must be between 0 and 3650.")
+    if within_days not in suppression.EXPIRY_WINDOWS:
+        allowed = ", ".join(map(str, suppression.EXPIRY_WINDOWS))
+        raise bad_input("withinDays", f"withinDays must be one of {allowed}.")
     async with ctx.pool.acquire() as conn:
-        count = await reports.consents_expiring(conn, ctx.today(), within_days)
+        counts = await reports.consents_expiring(conn, ctx.today(), suppression.EXPIRY_WINDOWS)
     await _audit_use(ctx, "consentsExpiring")
-    return suppressed(count)
+    return suppression.released_windows(counts)[within_days]
 
 
 async def coordinator_caseload(ctx: Context) -> list[tuple[str, int | None]]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
+
+from graphql import GraphQLError
 
 from resolvers.errors import bad_input
 
@@ -12,15 +15,61 @@ _EMAIL = re.compile(
     r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def nfc(value: object) -> object:
+    """Text in Unicode NFC, inside input objects and lists too: "Å" typed as A + combining
+    ring becomes the one letter "Å", so names compare and search alike however they were
+    typed. Anything but text (enum members, dates, uploads) is left as it is."""
+    if type(value) is str:
+        return unicodedata.normalize("NFC", value)  # the same object when already NFC
+    if type(value) is dict:
+        return {key: nfc(item) for key, item in value.items()}
+    if type(value) is list:
+        return [nfc(item) for item in value]
+    return value
+
+
+def lone_surrogate_at(field: str, value: object) -> str | None:
+    """Where a JSON-like argument value holds a lone surrogate (half of a UTF-16 pair, which
+    no UTF-8 text can hold): the innermost input field's name, or ``field`` itself."""
+    if isinstance(value, str):
+        return field if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(str(key)):
+                return field
+            found = lone_surrogate_at(str(key), item)
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = lone_surrogate_at(field, item)
+            if found:
+                return found
+    return None
+
+
+def unicode_text(field: str, value: object) -> object:
+    """An argument as resolvers get it: NFC, and BAD_USER_INPUT for a lone surrogate."""
+    fault = lone_surrogate_at(field, value)
+    if fault:
+        raise not_unicode(fault)
+    return nfc(value)
+
+
+def not_unicode(field: str) -> GraphQLError:
+    return bad_input(field, f"{field} is not valid Unicode text (it holds a lone surrogate).")
 
 
 def text(field: str, value: str | None, *, max_length: int, required: bool = False) -> str | None:
-    """Trim a text argument; None for blank optional text."""
+    """Trim a text argument (in NFC); None for blank optional text."""
     if value is None:
         if required:
             raise bad_input(field, f"{field} is required.")
         return None
-    value = value.strip()
+    value = str(unicode_text(field, value)).strip()
     if not value:
         if required:
             raise bad_input(field, f"{field} must not be empty.")

@@ -27,6 +27,7 @@ from schema.extensions import (
     AuthMutationAlone,
     CachedParser,
     ErrorCodes,
+    TextArguments,
 )
 from schema.mutation import Mutation
 from schema.query import Query
@@ -53,6 +54,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         ErrorCodes,
         AccessLogWriter,
         ApiKeyScope,
+        TextArguments,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

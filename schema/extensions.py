@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from unicodedata import is_normalized
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    Lexer,
+    ListValueNode,
+    ObjectFieldNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    Token,
+    TokenKind,
     ValidationRule,
+    ValueNode,
+    VariableNode,
+    Visitor,
+    visit,
 )
 from graphql import (
     ExecutionResult as GraphQLExecutionResult,
@@ -23,7 +37,7 @@ from graphql import (
 from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, SchemaExtension
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from resolvers import access_log
+from resolvers import access_log, validation
 from resolvers.context import Context
 from resolvers.errors import CODES, forbidden
 
@@ -44,6 +58,7 @@ AUTH_MUTATIONS = frozenset(
         "resetPassword",
         "requestPasswordReset",
         "confirmAuthenticatorApp",
+        "confirmContactChange",
     }
 )
 
@@ -195,3 +210,115 @@ def _root_fields(document: DocumentNode | None) -> set[str]:
                 else:
                     names.add("<fragment>")
     return names
+
+
+class TextArguments(SchemaExtension):
+    """Text arrives in Unicode NFC, and text that is not Unicode at all (a lone surrogate, as
+    a JSON "\\ud800" escape can carry) is BAD_USER_INPUT naming the argument, never INTERNAL.
+
+    Before execution, so no resolver and no GraphQL coercion sees other text: variables are
+    checked and normalised (GraphQL's messages for a bad enum or date would echo a surrogate
+    and break the JSON answer), and string literals normalised (in a copy of the parsed
+    document, only when the query text is not NFC or holds \\u escapes). The parser refuses
+    a surrogate in a literal; the argument is then found by lexing the query up to it."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        for error in getattr(self.execution_context.result, "errors", None) or ():
+            name = _literal_argument(error)
+            if name is not None:
+                error.extensions = {"code": "BAD_USER_INPUT", "field": name}
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        variables = context.variables or {}
+        if context.result is None and validation.lone_surrogate_at("", variables) is not None:
+            fault = _variable_fault(context.graphql_document, variables)
+            context.result = GraphQLExecutionResult(
+                data=None, errors=[validation.not_unicode(fault)]
+            )
+        else:
+            for name, value in variables.items():
+                variables[name] = validation.nfc(value)
+            query, document = context.query or "", context.graphql_document
+            if document is not None and ("\\u" in query or not is_normalized("NFC", query)):
+                context.graphql_document = visit(document, _NfcLiterals())
+        yield
+
+
+class _NfcLiterals(Visitor):
+    """A copy of the document with every string literal in NFC."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: object) -> StringValueNode:
+        return StringValueNode(
+            value=str(validation.nfc(node.value)), block=node.block, loc=node.loc
+        )
+
+
+_BAD_STRING = ("Invalid character within String", "Invalid Unicode escape sequence")
+_OPENING = {TokenKind.BRACKET_L, TokenKind.BRACE_L}
+_CLOSING = {TokenKind.BRACKET_R, TokenKind.BRACE_R}
+
+
+def _literal_argument(error: GraphQLError) -> str | None:
+    """The argument or input field whose string literal the parser refused, if that is the
+    error."""
+    if error.source is None or not error.positions:
+        return None
+    if not any(text in error.message for text in _BAD_STRING):
+        return None
+    tokens: list[Token] = []
+    lexer = Lexer(error.source)
+    with contextlib.suppress(GraphQLError):  # the lexer stops at the fault
+        while (token := lexer.advance()).kind != TokenKind.EOF:
+            tokens.append(token)
+    return _name_before(tokens)
+
+
+def _name_before(tokens: list[Token]) -> str | None:
+    """Walking back from the end: the `name:` whose value the last token is part of."""
+    depth = 0
+    for i in range(len(tokens) - 1, 0, -1):
+        kind = tokens[i].kind
+        if kind in _CLOSING:
+            depth += 1
+        elif kind in _OPENING:
+            depth = max(depth - 1, 0)
+        elif kind == TokenKind.COLON and depth == 0 and tokens[i - 1].kind == TokenKind.NAME:
+            return tokens[i - 1].value
+    return None
+
+
+def _variable_fault(document: DocumentNode | None, variables: dict[str, Any]) -> str:
+    """The argument (or input field) where a variable with a lone surrogate is used."""
+    uses = _VariableUses()
+    if document is not None:
+        visit(document, uses)
+    for name, value in variables.items():
+        if validation.lone_surrogate_at("", name) is not None:
+            break
+        fault = validation.lone_surrogate_at(uses.argument.get(name, name), value)
+        if fault is not None:
+            return fault
+    return "variables"
+
+
+class _VariableUses(Visitor):
+    """Which argument or input field each variable is given to (the first, if several)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.argument: dict[str, str] = {}
+
+    def enter_argument(self, node: ArgumentNode, *_args: object) -> None:
+        self._note(node.name.value, node.value)
+
+    def enter_object_field(self, node: ObjectFieldNode, *_args: object) -> None:
+        self._note(node.name.value, node.value)
+
+    def _note(self, name: str, value: ValueNode) -> None:
+        if isinstance(value, VariableNode):
+            self.argument.setdefault(value.name.value, name)
+        elif isinstance(value, ListValueNode):
+            for item in value.values:
+                self._note(name, item)

@@ -193,7 +193,7 @@ async def test_plan_counts_group_filter_and_suppress_below_five(gateway: Gateway
         await r.plan("IP", jan, unit=north)
     for _ in range(5):
         await r.plan("IOP", mar, unit=south)
-    iup = [await r.plan("IUP", may) for _ in range(6)]
+    iup = [await r.plan("IUP", may) for _ in range(10)]
     for plan_id, coordinator in iup[:5]:
         await r.end(plan_id, coordinator)
     await r.user("reporter", "REPORTER")
@@ -203,22 +203,30 @@ async def test_plan_counts_group_filter_and_suppress_below_five(gateway: Gateway
         r.assert_anonymous(body)
         return body
 
-    # Exactly 4 is suppressed, exactly 5 is not.
-    assert counts(await plan_counts("TYPE"), "type") == {"IP": None, "IOP": 5, "IUP": 6}
-    assert counts(await plan_counts("STATUS"), "status") == {"ACTIVE": 10, "ENDED": 5}
+    # Four IP plans: suppressed. IOP's five too: the ACTIVE plans from January to March
+    # (nine) minus IOP's five would give the four (resolvers/suppression.py).
+    assert counts(await plan_counts("TYPE"), "type") == {"IP": None, "IOP": None, "IUP": 10}
+    assert counts(
+        await plan_counts("STATUS", **{"from": "2026-01-01", "to": "2026-03-31"}), "status"
+    ) == {"ACTIVE": 9}
+    # A fifth IP plan: now every non-empty cell of the world holds five or more plans, so no
+    # difference can be 1-4 and every count is shown; exactly 5 is not suppressed.
+    await r.plan("IP", jan, unit=north)
+    assert counts(await plan_counts("TYPE"), "type") == {"IP": 5, "IOP": 5, "IUP": 10}
+    assert counts(await plan_counts("STATUS"), "status") == {"ACTIVE": 15, "ENDED": 5}
     by_unit = counts(await plan_counts("SERVICE_UNIT"), "serviceUnit")
     no_unit = [k for k in by_unit if k not in ("Enhet Nord", "Enhet Sør")]
     assert len(no_unit) == 1 and no_unit[0] in (None, ""), by_unit
-    assert by_unit == {"Enhet Nord": None, "Enhet Sør": 5, no_unit[0]: 6}
+    assert by_unit == {"Enhet Nord": 5, "Enhet Sør": 5, no_unit[0]: 10}
     assert counts(await plan_counts("START_MONTH"), "startMonth") == {
-        "2026-01": None,
+        "2026-01": 5,
         "2026-03": 5,
-        "2026-05": 6,
+        "2026-05": 10,
     }
     assert counts(await plan_counts("TYPE", "STATUS"), "type", "status") == {
-        ("IP", "ACTIVE"): None,
+        ("IP", "ACTIVE"): 5,
         ("IOP", "ACTIVE"): 5,
-        ("IUP", "ACTIVE"): None,  # 1
+        ("IUP", "ACTIVE"): 5,
         ("IUP", "ENDED"): 5,
     }
     assert counts(
@@ -227,35 +235,38 @@ async def test_plan_counts_group_filter_and_suppress_below_five(gateway: Gateway
         "startMonth",
         "status",
     ) == {
-        ("Enhet Nord", "2026-01", "ACTIVE"): None,
+        ("Enhet Nord", "2026-01", "ACTIVE"): 5,
         ("Enhet Sør", "2026-03", "ACTIVE"): 5,
-        (no_unit[0], "2026-05", "ACTIVE"): None,
+        (no_unit[0], "2026-05", "ACTIVE"): 5,
         (no_unit[0], "2026-05", "ENDED"): 5,
     }
     # A group named twice is grouped once.
-    assert counts(await plan_counts("TYPE", "TYPE"), "type") == {"IP": None, "IOP": 5, "IUP": 6}
+    assert counts(await plan_counts("TYPE", "TYPE"), "type") == {"IP": 5, "IOP": 5, "IUP": 10}
 
-    # from/to filter on the start date, both ends included.
+    # from/to filter on the start date by whole months, both ends included.
     assert counts(await plan_counts("TYPE", **{"from": "2026-02-01"}), "type") == {
         "IOP": 5,
-        "IUP": 6,
+        "IUP": 10,
     }
-    assert counts(await plan_counts("TYPE", to="2026-04-30"), "type") == {"IP": None, "IOP": 5}
+    assert counts(await plan_counts("TYPE", to="2026-04-30"), "type") == {"IP": 5, "IOP": 5}
     assert counts(
-        await plan_counts("TYPE", **{"from": "2026-03-10", "to": "2026-03-10"}), "type"
+        await plan_counts("TYPE", **{"from": "2026-03-01", "to": "2026-03-31"}), "type"
     ) == {"IOP": 5}
     assert (
-        counts(await plan_counts("TYPE", **{"from": "2026-03-11", "to": "2026-05-19"}), "type")
+        counts(await plan_counts("TYPE", **{"from": "2026-04-01", "to": "2026-04-30"}), "type")
         == {}
     )
-    assert counts(await plan_counts("STATUS", **{"from": "2026-05-20"}), "status") == {
-        "ACTIVE": None,
+    assert counts(await plan_counts("STATUS", **{"from": "2026-05-01"}), "status") == {
+        "ACTIVE": 5,
         "ENDED": 5,
     }
 
     for group, dates, fault in (
         ([], {}, "groupBy"),
-        (["TYPE"], {"from": "2026-06-01", "to": "2026-05-01"}, "to"),
+        (["TYPE"], {"from": "2026-06-01", "to": "2026-05-31"}, "to"),
+        # Whole months only: a day inside a month is refused (tests/test_reports_differencing.py).
+        (["TYPE"], {"from": "2026-03-10"}, "from"),
+        (["TYPE"], {"to": "2026-03-30"}, "to"),
     ):
         body = await r.post("reporter", PLAN_COUNTS, {"g": group, **dates})
         assert reason(body) == ("BAD_USER_INPUT", None, fault), body
@@ -281,7 +292,7 @@ async def test_consents_expiring_counts_participants_and_suppresses_four(
                     "givenById": str(owner_id),
                     "givenByRelation": "SELF",
                     "givenOn": (today - dt.timedelta(days=30)).isoformat(),
-                    "expiresOn": (today + dt.timedelta(days=20)).isoformat(),
+                    "expiresOn": (today + dt.timedelta(days=30)).isoformat(),
                     "defaultGrant": {"goals": "READ"},
                 },
             },
@@ -310,28 +321,27 @@ async def test_consents_expiring_counts_participants_and_suppresses_four(
         if n == 3:
             # Four participants (owner and coordinator are not counted): suppressed.
             assert await expiring(30) is None
-    assert await expiring(30) == 5
-    assert await expiring(20) == 5  # the last day counts
-    assert await expiring(19) is None  # 0
-    assert await expiring(3650) == 5
+    assert await expiring(30) == 5  # the last day counts
+    assert await expiring(14) is None  # 0
+    assert await expiring(365) == 5
 
     # A participant's own, earlier consent date counts instead of the plan's.
-    assert await expiring(10) is None  # 0
-    earlier = (today + dt.timedelta(days=10)).isoformat()
+    earlier = (today + dt.timedelta(days=14)).isoformat()
     for participant in participants:
         ok(
             await r.post(coordinator, UPDATE_PARTICIPANT, {"id": participant, "on": earlier}),
             "updateParticipant",
         )
-    assert await expiring(10) == 5
-    assert await expiring(9) is None  # 0
+    assert await expiring(14) == 5
+    assert await expiring(7) is None  # 0
     # A later own date would outlast the consent: refused, nothing counted differently.
     later = (today + dt.timedelta(days=100)).isoformat()
     refused = await r.post(coordinator, UPDATE_PARTICIPANT, {"id": participants[0], "on": later})
     assert reason(refused) == ("BAD_USER_INPUT", None, "consentExpiresOn"), refused
-    assert await expiring(10) == 5
+    assert await expiring(14) == 5
 
-    for days in (-1, 3651):
+    # Only the fixed windows (7, 14, 30, 60, 90, 180, 365 days) may be asked for.
+    for days in (-1, 0, 10, 29, 3650):
         body = await r.post("reporter", CONSENTS_EXPIRING, {"d": days})
         assert reason(body) == ("BAD_USER_INPUT", None, "withinDays"), body
 
