@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -57,7 +58,9 @@ def require_strong(password: str, *, username: str, names: tuple[str, ...] = ())
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(HASHER.hash, password)
+    """Hashed as NFC, so a password typed with combining characters (NFD) on one keyboard
+    matches the same password typed precomposed on another, whichever path set it."""
+    return await asyncio.to_thread(HASHER.hash, unicodedata.normalize("NFC", password))
 
 
 async def verify(password_hash: str | None, password: str) -> bool:
@@ -67,7 +70,8 @@ async def verify(password_hash: str | None, password: str) -> bool:
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        candidate = unicodedata.normalize("NFC", password)
+        return HASHER.verify(password_hash or _DUMMY_HASH, candidate) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -10,7 +10,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -26,6 +25,7 @@ from schema.extensions import (
     ApiKeyScope,
     AuthMutationAlone,
     CachedParser,
+    DepthLimiter,
     ErrorCodes,
     TextArguments,
 )
@@ -56,7 +56,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         ApiKeyScope,
         TextArguments,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: DepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         AuthMutationAlone,
         lambda: CachedParser(maxsize=256),

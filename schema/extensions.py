@@ -34,7 +34,14 @@ from graphql import (
 from graphql import (
     ExecutionResult as GraphQLExecutionResult,
 )
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, SchemaExtension
+from graphql.validation import ASTValidationRule, ValidationContext
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from resolvers import access_log, validation
@@ -134,6 +141,40 @@ class CachedParser(ParserCache):
         except GraphQLError:
             context.graphql_document = None
         yield
+
+
+class _EmptySelections(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: SelectionSetNode | None = None
+
+    def enter_selection_set(self, node: SelectionSetNode, *_args: object) -> None:
+        if not node.selections and self.first is None:
+            self.first = node
+
+
+def _non_empty_first(depth_rule: type[ASTValidationRule]) -> type[ValidationRule]:
+    class NonEmptyThenDepth(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            empty = _EmptySelections()
+            visit(context.document, empty)
+            if empty.first is not None:
+                message = "A selection set must name at least one field."
+                context.report_error(GraphQLError(message, empty.first))
+            else:
+                depth_rule(context)
+
+    return NonEmptyThenDepth
+
+
+class DepthLimiter(QueryDepthLimiter):
+    """QueryDepthLimiter that first refuses empty selection sets: graphql-core 3.3 parses
+    `{ me { } }`, and the limiter then failed with a bare ValueError and no code."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(max_depth=max_depth)
+        self.validation_rules = [_non_empty_first(rule) for rule in self.validation_rules]
 
 
 class _AuthMutationAlone(ValidationRule):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from email.message import EmailMessage
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from db import persons
+from resolvers import passwords
 from tests.conftest import Gateway, Mailbox
 from tests.support import (
     PASSWORD,
@@ -682,3 +684,14 @@ async def test_no_error_shows_sql_or_a_traceback(gateway: Gateway, smtp: Mailbox
     assert seen and all(m and not _LEAKS.search(m) for m in seen), seen
     # None of it did harm: the account still logs in.
     assert await me_id(gateway, await log_in(gateway, smtp, user)) == str(user.person_id)
+
+
+async def test_a_password_matches_whichever_unicode_form_it_was_typed_in() -> None:
+    """The API normalises arguments to NFC, but create-admin reads stdin as typed: the hash
+    and the check normalise too, so "Ærlig-Ødegård9" typed NFD still opens the account."""
+    nfd = unicodedata.normalize("NFD", "Ærlig-Ødegård9")
+    nfc = unicodedata.normalize("NFC", nfd)
+    assert nfd != nfc
+    assert await passwords.verify(await passwords.hash_password(nfd), nfc)
+    assert await passwords.verify(await passwords.hash_password(nfc), nfd)
+    assert not await passwords.verify(await passwords.hash_password(nfc), nfc + "x")

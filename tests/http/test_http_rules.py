@@ -487,3 +487,13 @@ async def test_health(gateway: Gateway) -> None:
         response = await http.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+async def test_an_empty_selection_set_is_bad_input_not_a_bare_error(gateway: Gateway) -> None:
+    """graphql-core parses `{ me { } }`; the depth limiter then answered a raw Python message
+    with no code (found by the neighbour walk)."""
+    for query in ("{ }", "{ me { } }", "{ plans { edges { node { id goals { } } } } }"):
+        body = await gateway.client.post(query)
+        assert error_codes(body) == ["BAD_USER_INPUT"], body
+        assert "max()" not in str(body), body
+        assert body.get("data") is None, body
