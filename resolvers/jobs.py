@@ -1,4 +1,4 @@
-"""Scheduled jobs: the consent-expiry warnings (samtykke utløper)."""
+"""Scheduled jobs: the consent-expiry warnings (samtykke utløper) and pruning of throttle rows."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import reports
+from db import accounts, reports
 from resolvers import notify, texts
 from resolvers.context import Clock
 
 log = logging.getLogger("plangruppe.jobs")
 
 THRESHOLDS = (30, 7)
+THROTTLE_ROWS_KEPT = dt.timedelta(days=1)
 _LOCK_KEY = 0x636F6E73656E74  # any constant shared by every gateway process
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -52,11 +53,19 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
         return sent
 
 
+async def prune_throttle_rows(pool: asyncpg.Pool, clock: Clock) -> int:
+    """Login attempts, reset requests and login challenges older than a day go: without
+    this the tables grow with every attempt an attacker makes."""
+    async with pool.acquire() as conn:
+        return await accounts.prune_throttle_rows(conn, clock() - THROTTLE_ROWS_KEPT)
+
+
 async def run_forever(pool: asyncpg.Pool, clock: Clock, interval: float = 3600.0) -> None:
     """Hourly; the job itself decides what is due today and never repeats a warning."""
     while True:
         try:
             count = await warn_expiring_consents(pool, clock)
+            await prune_throttle_rows(pool, clock)
         except (OSError, asyncpg.PostgresError) as exc:
             log.error("consent-expiry job failed, will try again: %s", exc)
         else:

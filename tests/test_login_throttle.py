@@ -20,6 +20,7 @@ from typing import Any
 
 import strawberry
 
+from resolvers import jobs
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema import build_schema
@@ -368,3 +369,22 @@ async def test_reset_requests_are_limited_per_address(gateway: Gateway, smtp: Ma
     assert await gateway.deliver() == 1
     # The first ten accounts asked for got their mail; the eleventh none, the twelfth one.
     assert [len(mails_to(smtp, str(u.email))) for u in users] == [1] * 10 + [0, 1]
+
+
+async def test_throttle_rows_older_than_a_day_are_pruned_and_newer_ones_kept(
+    gateway: Gateway,
+) -> None:
+    """Every attempt adds a row; the hourly job drops what no throttle looks at any more."""
+    await make_user(gateway.pool, "petter")
+    for i in range(3):
+        await from_addr(gateway, attacker(i), LOGIN, {"u": "petter", "p": WRONG})
+        await from_addr(gateway, attacker(i), REQUEST_RESET, {"v": "petter"})
+    gateway.clock.advance(hours=25)
+    await from_addr(gateway, attacker(9), LOGIN, {"u": "petter", "p": WRONG})
+    await from_addr(gateway, attacker(9), REQUEST_RESET, {"v": "petter"})
+
+    assert await jobs.prune_throttle_rows(gateway.pool, gateway.clock) == 6
+    assert await scalar(gateway, "SELECT count(*) FROM login_attempts") == 1
+    assert await scalar(gateway, "SELECT count(*) FROM password_reset_requests") == 1
+    # The newest failure still counts: the address stays throttled as before.
+    assert await scalar(gateway, "SELECT client_addr FROM login_attempts") == attacker(9)
