@@ -18,5 +18,7 @@ ENV PLANGRUPPE_ENV=production \
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"
-# DATABASE_URL, SMTP_* and SMS_* come from the environment.
+# DATABASE_URL, PLANGRUPPE_SECRET_KEY, SMTP_* and SMS_* come from the environment (it refuses
+# to start without them), PLANGRUPPE_TRUSTED_PROXIES too behind a reverse proxy:
+# docs/operations.md. `docker stop` (SIGTERM) stops it gracefully; no init process needed.
 CMD ["plangruppe", "serve", "--host", "0.0.0.0", "--port", "8000"]

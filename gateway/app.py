@@ -1,5 +1,6 @@
 """The Starlette application: /graphql over HTTP and WebSocket, document downloads, /health,
-and the process's workers (outbox, LISTEN bus)."""
+and the process's workers (outbox, LISTEN bus). Who is asking is decided once per request by
+gateway/authentication.py."""
 
 from __future__ import annotations
 
@@ -12,41 +13,52 @@ from collections.abc import AsyncIterator, Mapping
 import asyncpg
 import orjson
 import strawberry
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
 from db.bus import MessageBus
-from db.pool import counting, create_pool
-from gateway.http_limits import GraphQLHttpLimits
+from db.pool import Conn, counting, create_pool
+from gateway.authentication import (
+    AuthenticationMiddleware,
+    BearerBackend,
+    DatabaseUnavailable,
+    credentials,
+)
+from gateway.database import UNAVAILABLE_ERRORS, query_within
+from gateway.http_limits import GraphQLHttpLimits, error_body
 from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
 from gateway.settings import Settings
-from resolvers import access_log, admin, auth, content, jobs, lifecycle
-from resolvers.context import ApiKeyViewer, Clock, Context, Viewer, utc_now
+from resolvers import access_log, content, jobs, lifecycle, secret_box
+from resolvers.context import Clock, Context, Viewer, utc_now
 from resolvers.loaders import Loaders
 from schema import build_schema
 
 log = logging.getLogger("plangruppe")
 
 MAX_IDEMPOTENCY_KEY = 255
-
-
-def _bearer(value: object) -> str | None:
-    if isinstance(value, str) and value[:7].lower() == "bearer ":
-        return value[7:].strip() or None
-    return None
+# /health answers within this: a load balancer's probe must not hang with the database.
+HEALTH_TIMEOUT = 1.0
+# graphql-transport-ws has no code for "the server cannot serve you now"; RFC 6455's 1013
+# (Try Again Later) is one that clients such as graphql-ws retry.
+WS_TRY_AGAIN_LATER = 1013
+_HEALTH_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
 
 
 class GatewayState:
@@ -59,14 +71,7 @@ class GatewayState:
         self.pool = pool
         self.clock = clock
         self.bus = bus
-
-    async def viewer_for_token(self, token: str) -> Viewer | None:
-        async with self.pool.acquire() as conn:
-            return await auth.viewer_for_token(conn, token, self.clock())
-
-    async def api_key_for(self, secret: str, client: str | None) -> ApiKeyViewer | None:
-        async with self.pool.acquire() as conn:
-            return await admin.api_key_viewer(conn, secret, self.clock(), client)
+        self.auth = BearerBackend(pool, clock)
 
     def context(
         self,
@@ -90,8 +95,21 @@ class GatewayState:
         )
 
 
+class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws; a token look-up the database cannot answer closes the socket
+    with 1013 (try again later) instead of failing the connection with a server error."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except DatabaseUnavailable:
+            await self.websocket.close(WS_TRY_AGAIN_LATER, "Service unavailable")
+
+
 class GatewayView(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, auth and HTTP status rules."""
+
+    graphql_transport_ws_handler_class = _TransportWS
 
     def __init__(self, schema: strawberry.Schema, settings: Settings) -> None:
         super().__init__(
@@ -113,6 +131,17 @@ class GatewayView(GraphQL[Context, None]):
         assert self._state is not None, "the gateway has not started"
         return self._state
 
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """GraphQL multipart request: `operations` must be a JSON object and `map` an object
+        of path lists. Strawberry walks them without checking; what breaks there is 400."""
+        try:
+            operations = await super().parse_multipart(request)
+        except (AttributeError, TypeError, ValueError, IndexError) as exc:
+            raise HTTPException(400, _MALFORMED_MULTIPART) from exc
+        if not isinstance(operations, dict):
+            raise HTTPException(400, _MALFORMED_MULTIPART)
+        return operations
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -129,15 +158,6 @@ class GatewayView(GraphQL[Context, None]):
             await request.close()  # an upload's temporary files
 
     async def _answer(self, request: Request) -> Response:
-        if not self.state.settings.expose_sql_count:
-            return await self._run(request)
-        with counting() as count:
-            response = await self._run(request)
-            await asyncio.sleep(0)  # asyncpg reports statements via call_soon
-        response.headers["X-SQL-Statements"] = str(count.statements)
-        return response
-
-    async def _run(self, request: Request) -> Response:
         try:
             return await self.run(request)
         except HTTPException as exc:
@@ -147,8 +167,7 @@ class GatewayView(GraphQL[Context, None]):
         """A retry with the same Idempotency-Key returns the first result, creating nothing."""
         if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
             return _plain(400, "Idempotency-Key must be 1-255 characters.")
-        token = _bearer(request.headers.get("authorization"))
-        viewer = await self.state.viewer_for_token(token) if token else None
+        viewer = credentials(request.scope).viewer
         if viewer is None:
             return await self._answer(request)
         digest = hashlib.sha256(await request.body()).hexdigest()
@@ -176,27 +195,31 @@ class GatewayView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        token = _bearer(request.headers.get("authorization"))
-        client = request.client.host if request.client else None
-        if token and token.startswith(admin.API_KEY_PREFIX):
-            ctx = self.state.context(None, None, client, request, response)
-            ctx.api_key = await self.state.api_key_for(token, client)
-            return ctx
-        viewer = await self.state.viewer_for_token(token) if token else None
-        return self.state.context(viewer, token, client, request, response)
+        found = credentials(request.scope)
+        ctx = self.state.context(found.viewer, found.token, found.client, request, response)
+        ctx.api_key = found.api_key
+        return ctx
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """The session token comes in connection_init; a bad one closes the socket (4403)."""
         params = context.connection_params or {}
-        token = _bearer(params.get("authorization") or params.get("Authorization"))
-        viewer = await self.state.viewer_for_token(token) if token else None
+        authorization = params.get("authorization") or params.get("Authorization")
+        found = await self.state.auth.authenticate(
+            authorization, context.client_addr, api_keys=False
+        )
+        viewer = found.viewer
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer
-        context.token = token
+        context.token = found.token
         context.loaders = Loaders(context.pool, viewer.person_id)
         acknowledged: UnsetType = UNSET
         return acknowledged
+
+
+_MALFORMED_MULTIPART = (
+    "A multipart request needs `operations` as a JSON object and `map` as an object of paths."
+)
 
 
 def _plain(status: int, message: str) -> Response:
@@ -204,9 +227,10 @@ def _plain(status: int, message: str) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    """A request GraphQL refused before executing it (bad JSON, GET for a mutation …)."""
     if isinstance(exc.__cause__, InvalidOperationTypeError):
-        return PlainTextResponse(exc.reason, status_code=405, headers={"Allow": "POST"})
-    return PlainTextResponse(exc.reason, status_code=exc.status_code)
+        return JSONResponse(error_body(exc.reason), status_code=405, headers={"Allow": "POST"})
+    return JSONResponse(error_body(exc.reason), status_code=exc.status_code)
 
 
 def _refusal(exc: GraphQLError) -> Response:
@@ -240,13 +264,19 @@ def create_app(
         own_pool = pool is None
         assert database or not own_pool, "no database"
         active = pool or await create_pool(database or "")
+        await _seal_plain_secrets(active, settings)
         bus = MessageBus(database, active) if database else None
         if bus:
             await bus.start()
         view._state = GatewayState(settings, active, clock, bus)
         tasks = []
         if run_workers:
-            worker = OutboxWorker(active, senders or senders_from_settings(settings), clock)
+            worker = OutboxWorker(
+                active,
+                senders or senders_from_settings(settings),
+                clock,
+                box=settings.secret_box,
+            )
             tasks.append(asyncio.create_task(worker.run_forever(), name="outbox"))
             tasks.append(asyncio.create_task(jobs.run_forever(active, clock), name="jobs"))
         try:
@@ -264,23 +294,20 @@ def create_app(
                 await active.close()
 
     async def health(_: Request) -> Response:
+        """200 when the database answers within HEALTH_TIMEOUT (acquire and query), else 503."""
         if view._state is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         try:
-            async with view.state.pool.acquire(timeout=5) as conn:
-                await conn.fetchval("SELECT 1")
-        except (OSError, asyncpg.PostgresError, TimeoutError):
+            await query_within(view.state.pool, HEALTH_TIMEOUT, _select_one)
+        except _HEALTH_ERRORS:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def _file_context(request: Request) -> Context | Response:
-        state = view.state
-        token = _bearer(request.headers.get("authorization"))
-        viewer = await state.viewer_for_token(token) if token else None
-        if viewer is None:
+        found = credentials(request.scope)
+        if found.viewer is None:
             return _plain(401, "Log in first.")
-        client = request.client.host if request.client else None
-        return state.context(viewer, token, client, request)
+        return view.state.context(found.viewer, found.token, found.client, request)
 
     def _file(data: bytes, media_type: str, name: str) -> Response:
         ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
@@ -354,8 +381,48 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # The last added runs first: limits refuse a request before its token is looked up.
+    app.add_middleware(
+        AuthenticationMiddleware, backend=lambda: view.state.auth, api_key_paths=["/graphql"]
+    )
     app.add_middleware(GraphQLHttpLimits)
+    if settings.expose_sql_count:
+        app.add_middleware(_StatementCount)
     return app
+
+
+async def _select_one(conn: Conn) -> object:
+    return await conn.fetchval("SELECT 1")
+
+
+class _StatementCount:
+    """Benchmarks: the statements a request sent, its token look-up included, as a header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(0)  # asyncpg reports statements via call_soon
+                header = (b"x-sql-statements", str(count.statements).encode())
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        with counting() as count:
+            await self.app(scope, receive, send_counted)
+
+
+async def _seal_plain_secrets(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Secrets stored in clear before this version are sealed before the first request."""
+    async with pool.acquire() as conn, conn.transaction():
+        sealed = await secret_box.reseal_stored_secrets(conn, settings.secret_box, rotate=False)
+    if sealed:
+        log.info("sealed %d secrets that were stored in clear (docs/secrets.md)", sealed)
 
 
 def create_app_from_env() -> Starlette:

@@ -7,9 +7,17 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
+import socket
 import sys
+import threading
+from typing import TYPE_CHECKING
 
 from gateway.settings import ConfigError, Settings
+from resolvers.secret_box import SecretBox, SecretKeyError, reseal_stored_secrets
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("plangruppe")
 
@@ -33,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the GraphQL SDL")
     jobs = sub.add_parser("run-jobs", help="run the scheduled jobs (consent-expiry warnings)")
     jobs.add_argument("--once", action="store_true", help="run what is due, then exit")
+    sub.add_parser(
+        "rotate-secrets",
+        help="re-encrypt the stored secrets with the first key of PLANGRUPPE_SECRET_KEY",
+    )
     send = sub.add_parser("send-notifications", help="run the outbox worker")
     send.add_argument("--once", action="store_true", help="deliver what is due, then exit")
     return parser
@@ -40,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _stop_on_sigterm()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -61,11 +74,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (docker, systemd, Kubernetes) stops the process as Ctrl-C does.
+
+    Python's default for SIGTERM ends the process on the spot, skipping the atexit handler
+    that stops the embedded PostgreSQL. uvicorn takes SIGTERM over while it serves and raises
+    it again once it has shut down gracefully; this handler then ends the command."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _database(settings: Settings) -> str:
-    from gateway.database import database_url, migrate_database
+    from gateway.database import CONNECT_ERRORS, database_url, migrate_database, unreachable
 
     dsn = database_url(settings)
-    applied = asyncio.run(migrate_database(dsn))
+    try:
+        applied = asyncio.run(migrate_database(dsn))
+    except CONNECT_ERRORS as exc:
+        raise unreachable(dsn, exc) from None
     if applied:
         log.info("applied migrations %s", applied)
     return dsn
@@ -74,6 +105,12 @@ def _database(settings: Settings) -> str:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.demo and settings.production:
+        raise ConfigError(
+            "serve --demo seeds known demo accounts: not with PLANGRUPPE_ENV=production"
+        )
+    _check_port(args.host, args.port)
+    _check_secret_key(settings)
     dsn = _database(settings)
     if not settings.smtp_host or not settings.sms_gateway_url:
         log.warning(
@@ -101,8 +138,23 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         lifespan="on",
+        # X-Forwarded-For names the client only when a trusted proxy sent it (throttling and
+        # the audit log key on that address); uvicorn would trust 127.0.0.1 by default.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 before the database starts when the gateway could not listen (port taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind((host, port))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -171,6 +223,9 @@ async def _insert_admin(
                 otp_channel=channel,
                 password_hash=await passwords.hash_password(password),
                 now=utc_now(),
+                # Typed by the operator at the server's console: confirmed.
+                confirmed_email=email,
+                confirmed_mobile=mobile,
             )
             await persons.set_global_roles(conn, person.id, ["SYSTEM_ADMIN"])
             await audit.record(
@@ -184,19 +239,29 @@ async def _insert_admin(
         await pool.close()
 
 
+async def _open_pool(settings: Settings) -> asyncpg.Pool:
+    """A small pool for a worker command; a database it cannot reach exits 2."""
+    from db.pool import create_pool
+    from gateway.database import CONNECT_ERRORS, database_url, unreachable
+
+    dsn = await asyncio.to_thread(database_url, settings)
+    try:
+        return await create_pool(dsn, max_size=2)
+    except CONNECT_ERRORS as exc:
+        raise unreachable(dsn, exc) from None
+
+
 def _send_notifications(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_run_outbox(settings, once=args.once))
 
 
 async def _run_outbox(settings: Settings, *, once: bool) -> int:
-    from db.pool import create_pool
-    from gateway.database import database_url
     from gateway.outbox import OutboxWorker
     from gateway.senders import senders_from_settings
 
-    pool = await create_pool(await asyncio.to_thread(database_url, settings), max_size=2)
+    pool = await _open_pool(settings)
     try:
-        worker = OutboxWorker(pool, senders_from_settings(settings))
+        worker = OutboxWorker(pool, senders_from_settings(settings), box=settings.secret_box)
         if once:
             print(f"delivered {await worker.run_once(limit=10_000)}")
         else:
@@ -206,17 +271,40 @@ async def _run_outbox(settings: Settings, *, once: bool) -> int:
     return 0
 
 
+def _check_secret_key(settings: Settings) -> None:
+    """Read (in development: make) the key before anything starts; a bad one exits 2."""
+    log.info("secrets at rest sealed with %d key(s)", settings.secret_box.key_count)
+
+
+def _rotate_secrets(settings: Settings, _args: argparse.Namespace) -> int:
+    box = settings.secret_box
+    count = asyncio.run(_reseal(_database(settings), box))
+    print(f"re-encrypted {count} stored secrets with the first key")
+    return 0
+
+
+async def _reseal(dsn: str, box: SecretBox) -> int:
+    from db.pool import create_pool
+
+    pool = await create_pool(dsn, max_size=1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            return await reseal_stored_secrets(conn, box, rotate=True)
+    except SecretKeyError as exc:
+        raise ConfigError(f"nothing re-encrypted: {exc}") from None
+    finally:
+        await pool.close()
+
+
 def _run_jobs(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_jobs(settings, once=args.once))
 
 
 async def _jobs(settings: Settings, *, once: bool) -> int:
-    from db.pool import create_pool
-    from gateway.database import database_url
     from resolvers import jobs
     from resolvers.context import utc_now
 
-    pool = await create_pool(await asyncio.to_thread(database_url, settings), max_size=2)
+    pool = await _open_pool(settings)
     try:
         if once:
             queued = await jobs.warn_expiring_consents(pool, utc_now)
@@ -234,4 +322,5 @@ _COMMANDS = {
     "create-admin": _create_admin,
     "send-notifications": _send_notifications,
     "run-jobs": _run_jobs,
+    "rotate-secrets": _rotate_secrets,
 }

@@ -1,8 +1,10 @@
-"""GraphQL-over-HTTP rules as plain ASGI middleware: content types (CSRF) and body size."""
+"""GraphQL-over-HTTP rules as plain ASGI middleware: content types (CSRF), body size and a
+body that is a JSON object in UTF-8. Every refusal is a GraphQL-shaped JSON error."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,7 +15,8 @@ JSON_TYPES = ("application/json", "application/graphql-response+json")
 
 
 class GraphQLHttpLimits:
-    """Refuse form and text bodies (415) and bodies over 1 MiB (413) before GraphQL runs.
+    """Refuse form and text bodies (415), bodies over 1 MiB (413) and JSON bodies that are not
+    UTF-8 or not an object (400) before GraphQL runs.
 
     The one exception is a document upload (GraphQL multipart request): multipart/form-data
     up to 20 MiB, and only with an Authorization header. A bearer token is never sent by a
@@ -34,12 +37,12 @@ class GraphQLHttpLimits:
         if content_type == "multipart/form-data" and "authorization" in headers:
             limit = MAX_UPLOAD_BODY
         elif content_type not in JSON_TYPES:
-            await _reply(send, 415, "Send GraphQL requests as application/json.")
+            await error_reply(send, 415, "Send GraphQL requests as application/json.")
             return
         too_large = f"The request body is larger than {limit // (1024 * 1024)} MiB."
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            await _reply(send, 413, too_large)
+            await error_reply(send, 413, too_large)
             return
         body = bytearray()
         more = True
@@ -50,9 +53,26 @@ class GraphQLHttpLimits:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > limit:
-                await _reply(send, 413, too_large)
+                await error_reply(send, 413, too_large)
                 return
+        problem = None if content_type == "multipart/form-data" else _not_a_json_object(body)
+        if problem:
+            await error_reply(send, 400, problem)
+            return
         await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _not_a_json_object(body: bytearray) -> str | None:
+    """Why a JSON body cannot be a GraphQL request, as far as can be told without parsing it
+    (GraphQL over HTTP: the body is a JSON object, in UTF-8). A body that starts like an object
+    but is not valid JSON is left to the parser, which answers 400 as well."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "The request body is not valid UTF-8."
+    if not body.lstrip(b" \t\r\n").startswith(b"{"):
+        return "The request body must be a JSON object with a query."
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -68,8 +88,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _reply(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]})
+def error_body(message: str, code: str = "BAD_REQUEST") -> dict[str, object]:
+    """A GraphQL-shaped error response for a request that GraphQL did not execute."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+async def error_reply(
+    send: Send,
+    status: int,
+    message: str,
+    code: str = "BAD_REQUEST",
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    body = json.dumps(error_body(message, code)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -77,7 +108,8 @@ async def _reply(send: Send, status: int, message: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body.encode()})
+    await send({"type": "http.response.body", "body": body})

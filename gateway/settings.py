@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from resolvers.secret_box import SecretBox, key_from_file, parse_keys
 
 OTP_CHANNELS = ("EMAIL", "SMS", "APP")
 
@@ -33,10 +37,27 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     otp_channels: tuple[str, ...] = OTP_CHANNELS
     expose_sql_count: bool = False  # benchmarks: X-SQL-Statements on every GraphQL response
+    # Proxies whose X-Forwarded-For names the client (addresses or CIDRs); none by default.
+    trusted_proxies: tuple[str, ...] = ()
+    # PLANGRUPPE_SECRET_KEY: Fernet keys sealing secrets at rest; the first seals, all open.
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @functools.cached_property
+    def secret_box(self) -> SecretBox:
+        """Seals secrets at rest: PLANGRUPPE_SECRET_KEY, or (development only) a key made
+        once in the data dir and reused (docs/secrets.md)."""
+        if self.secret_keys:
+            return SecretBox(self.secret_keys)
+        if self.production:
+            raise ConfigError(_PRODUCTION_NEEDS_KEY)
+        try:
+            return SecretBox(key_from_file(self.data_dir))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"the secret key in {self.data_dir}: {exc}") from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +87,8 @@ class Settings:
             expose_sql_count=_flag(
                 get("PLANGRUPPE_EXPOSE_SQL_COUNT"), "PLANGRUPPE_EXPOSE_SQL_COUNT"
             ),
+            trusted_proxies=_networks(get("PLANGRUPPE_TRUSTED_PROXIES")),
+            secret_keys=_secret_keys(get("PLANGRUPPE_SECRET_KEY")),
         )
         settings.check()
         return settings
@@ -76,12 +99,31 @@ class Settings:
             raise ConfigError("DATABASE_URL must start with postgresql://")
         if not self.production:
             return
+        if not self.database_url:
+            raise ConfigError(
+                "PLANGRUPPE_ENV=production needs DATABASE_URL (the embedded database lives in "
+                "the data dir and is lost with a container)"
+            )
         if not self.smtp_host:
             raise ConfigError("PLANGRUPPE_ENV=production needs SMTP_HOST (mail is not optional)")
         if not self.sms_gateway_url:
             raise ConfigError("PLANGRUPPE_ENV=production needs SMS_GATEWAY_URL")
         if not (self.smtp_starttls or self.smtp_port == 465):
             raise ConfigError("PLANGRUPPE_ENV=production needs mail over TLS (SMTP_STARTTLS=true)")
+        if not self.secret_keys:
+            raise ConfigError(_PRODUCTION_NEEDS_KEY)
+
+
+_PRODUCTION_NEEDS_KEY = (
+    "PLANGRUPPE_ENV=production needs PLANGRUPPE_SECRET_KEY (a Fernet key; see docs/secrets.md)"
+)
+
+
+def _secret_keys(value: str | None) -> tuple[str, ...]:
+    try:
+        return parse_keys(value or "")
+    except ValueError as exc:
+        raise ConfigError(f"PLANGRUPPE_SECRET_KEY: {exc}") from None
 
 
 def _port(value: str | None, name: str, default: int) -> int:
@@ -104,6 +146,19 @@ def _flag(value: str | None, name: str) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _networks(value: str | None) -> tuple[str, ...]:
+    """PLANGRUPPE_TRUSTED_PROXIES: IP addresses or networks (CIDR), normalised."""
+    found = []
+    for item in _list(value):
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"PLANGRUPPE_TRUSTED_PROXIES: {item!r} is not an IP address or network (CIDR)"
+            ) from None
+    return tuple(found)
 
 
 def _channels(value: str | None) -> tuple[str, ...]:

@@ -263,7 +263,7 @@ async def running_gateway(
     app = create_app(settings, pool=pool, clock=clock, run_workers=False)
     server, task, url = await serve(app)
     client = GraphQLClient(url)
-    worker = OutboxWorker(pool, senders_from_settings(settings), clock)
+    worker = OutboxWorker(pool, senders_from_settings(settings), clock, box=settings.secret_box)
     try:
         yield Gateway(url, client, worker, settings, pool, clock)
     finally:

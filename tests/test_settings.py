@@ -12,10 +12,16 @@ from gateway.settings import OTP_CHANNELS, ConfigError, Settings
 
 PRODUCTION = {
     "PLANGRUPPE_ENV": "production",
+    "DATABASE_URL": "postgresql://plangruppe@db.kommune.example/plangruppe",
     "SMTP_HOST": "smtp.kommune.example",
     "SMTP_STARTTLS": "true",
     "SMS_GATEWAY_URL": "https://sms.kommune.example/send",
+    # A Fernet key (docs/secrets.md); made for these tests, never used anywhere else.
+    "PLANGRUPPE_SECRET_KEY": "b2MWn8Y7nrxYp7gxQdVNnc3ZvfiyUvMCzuPWxCmCflc=",
 }
+
+
+OTHER_KEY = "Yq1pm3V0o7oJqS4l1V8qVZbqMZb6X0aGkq2m5Kx3bEo="
 
 
 def test_defaults() -> None:
@@ -59,6 +65,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "SMS_GATEWAY_TOKEN": "sms-token",
             "PLANGRUPPE_PUBLIC_URL": "https://plan.kommune.example/",
             "PLANGRUPPE_ALLOWED_ORIGINS": "https://a.example, https://b.example,",
+            "PLANGRUPPE_SECRET_KEY": f" {PRODUCTION['PLANGRUPPE_SECRET_KEY']}, {OTHER_KEY} ",
         }
     )
     assert s.database_url == "postgresql://plan@db.example/plangruppe"
@@ -70,12 +77,22 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert (s.sms_gateway_url, s.sms_gateway_token) == ("https://sms.example/send", "sms-token")
     assert s.public_url == "https://plan.kommune.example"
     assert s.allowed_origins == ("https://a.example", "https://b.example")
+    assert s.secret_keys == (PRODUCTION["PLANGRUPPE_SECRET_KEY"], OTHER_KEY)
 
 
 def test_a_complete_production_configuration_is_accepted() -> None:
     s = Settings.from_env(PRODUCTION)
     assert s.production
     assert s.smtp_starttls
+    assert s.secret_keys == (PRODUCTION["PLANGRUPPE_SECRET_KEY"],)
+
+
+def test_production_needs_a_secret_key() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "PLANGRUPPE_SECRET_KEY"}
+    with pytest.raises(ConfigError, match="PLANGRUPPE_SECRET_KEY"):
+        Settings.from_env(env)
+    # Development makes its own key in the data dir when it needs one.
+    assert Settings.from_env({**env, "PLANGRUPPE_ENV": "development"}).secret_keys == ()
 
 
 def test_production_over_implicit_tls_port_465_is_accepted() -> None:
