@@ -64,16 +64,13 @@ def pg_admin_dsn() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def template_db(pg_admin_dsn: str) -> str:
-    name = f"plangruppe_tmpl_{os.getpid()}"
+def template_db(pg_admin_dsn: str) -> Iterator[str]:
+    """A migrated database every test copies; named uniquely (several runs may share one
+    server) and dropped when the session ends."""
+    name = f"plangruppe_tmpl_{uuid.uuid4().hex[:16]}"
 
     async def build() -> None:
-        admin = await asyncpg.connect(pg_admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        await _admin(pg_admin_dsn, f'CREATE DATABASE "{name}"')
         conn = await asyncpg.connect(with_database(pg_admin_dsn, name))
         try:
             await migrate.apply(conn)
@@ -81,7 +78,10 @@ def template_db(pg_admin_dsn: str) -> str:
             await conn.close()
 
     asyncio.run(build())
-    return name
+    try:
+        yield name
+    finally:
+        asyncio.run(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _admin(pg_admin_dsn: str, sql: str) -> None:

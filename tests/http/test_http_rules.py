@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Origin, Subprotocol
 
 from db import accounts
+from resolvers import secret_box
 from resolvers.auth import token_hash
 from tests.conftest import Gateway, Mailbox, running_gateway
 from tests.support import FakeClock, User, error_codes, make_user, only_error
@@ -80,7 +81,14 @@ def nested_unknown(levels: int) -> str:
 
 @pytest.fixture
 async def production(pool: asyncpg.Pool, settings: Any, clock: FakeClock) -> AsyncIterator[Gateway]:
-    async for g in running_gateway(pool, settings, clock, env="production", smtp_starttls=True):
+    async for g in running_gateway(
+        pool,
+        settings,
+        clock,
+        env="production",
+        smtp_starttls=True,
+        secret_keys=(secret_box.generate_key(),),
+    ):
         yield g
 
 
