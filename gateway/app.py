@@ -16,6 +16,7 @@ import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -34,6 +36,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from db import idempotency
 from db.bus import MessageBus
 from db.pool import Conn, counting, create_pool
+from gateway import graphiql
 from gateway.authentication import (
     AuthenticationMiddleware,
     BearerBackend,
@@ -41,7 +44,14 @@ from gateway.authentication import (
     credentials,
 )
 from gateway.database import UNAVAILABLE_ERRORS, query_within
-from gateway.http_limits import GraphQLHttpLimits, error_body
+from gateway.http_limits import (
+    APPLICATION_JSON,
+    CONTENT_TYPES,
+    GRAPHQL_RESPONSE_JSON,
+    GraphQLHttpLimits,
+    error_body,
+    response_media_type,
+)
 from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
 from gateway.settings import Settings
@@ -116,10 +126,46 @@ class GatewayView(GraphQL[Context, None]):
             schema,
             graphql_ide=None if settings.production else "graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            allowed_origins=settings.allowed_origins,
+            allowed_origins=settings.cors_origins,
             multipart_uploads_enabled=True,
         )
         self._state: GatewayState | None = None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Development: GraphiQL from the package's own assets, not Strawberry's CDN page."""
+        return graphiql.page()
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Carries the negotiated response media type to create_response."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = _media_type(request)
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """GraphQL over HTTP: in application/graphql-response+json, a request refused before
+        execution (a document that does not parse or validate, variables that do not coerce)
+        is 400 (403 when only FORBIDDEN) without `data`; an execution that ran is 200, field
+        errors or not. In application/json everything is 200, as it always was."""
+        media_type = sub_response.media_type or APPLICATION_JSON
+        executed = not (isinstance(response_data, dict) and _refused(response_data))
+        status = 200
+        if not executed and media_type == GRAPHQL_RESPONSE_JSON:
+            assert isinstance(response_data, dict)
+            status = _refusal_status(response_data)
+            response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[assignment]
+        response = _GraphQLResponse(
+            self.encode_json(response_data), status, CONTENT_TYPES[media_type], executed
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     def encode_json(self, data: object) -> str:
         """orjson: several times faster than the standard library on large answers. Text,
@@ -161,7 +207,7 @@ class GatewayView(GraphQL[Context, None]):
         try:
             return await self.run(request)
         except HTTPException as exc:
-            return _http_error(exc)
+            return _http_error(exc, _media_type(request))
 
     async def _idempotent(self, request: Request, key: str) -> Response:
         """A retry with the same Idempotency-Key returns the first result, creating nothing."""
@@ -175,9 +221,11 @@ class GatewayView(GraphQL[Context, None]):
             claim = await idempotency.claim(conn, viewer.person_id, key, digest, self.state.clock())
         if claim.outcome == "replay":
             assert claim.response is not None
+            # Only executed answers are stored, and those are 200 in either media type: the
+            # retry gets the one its Accept header asks for, as the first request did.
             return Response(
                 claim.response,
-                media_type="application/json",
+                media_type=CONTENT_TYPES[_media_type(request)],
                 headers={"Idempotent-Replayed": "true"},
             )
         if claim.outcome == "mismatch":
@@ -186,7 +234,7 @@ class GatewayView(GraphQL[Context, None]):
             return _plain(409, "A request with this Idempotency-Key is still running.")
         response = await self._answer(request)
         async with self.state.pool.acquire() as conn:
-            if response.status_code == 200:
+            if response.status_code == 200 and getattr(response, "executed", False):
                 await idempotency.store(conn, viewer.person_id, key, bytes(response.body).decode())
             else:
                 await idempotency.release(conn, viewer.person_id, key)
@@ -226,11 +274,45 @@ def _plain(status: int, message: str) -> Response:
     return PlainTextResponse(message, status_code=status)
 
 
-def _http_error(exc: HTTPException) -> Response:
+def _http_error(exc: HTTPException, media_type: str) -> Response:
     """A request GraphQL refused before executing it (bad JSON, GET for a mutation …)."""
+    content_type = CONTENT_TYPES[media_type]
     if isinstance(exc.__cause__, InvalidOperationTypeError):
-        return JSONResponse(error_body(exc.reason), status_code=405, headers={"Allow": "POST"})
-    return JSONResponse(error_body(exc.reason), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.reason),
+            status_code=405,
+            headers={"Allow": "POST"},
+            media_type=content_type,
+        )
+    return JSONResponse(
+        error_body(exc.reason), status_code=exc.status_code, media_type=content_type
+    )
+
+
+class _GraphQLResponse(Response):
+    """A GraphQL answer; `executed` is false for a request refused before execution (only
+    executed answers are kept for an Idempotency-Key retry)."""
+
+    def __init__(self, body: str, status: int, content_type: str, executed: bool) -> None:
+        super().__init__(body, status_code=status, media_type=content_type)
+        self.executed = executed
+
+
+def _media_type(request: Request | WebSocket) -> str:
+    return response_media_type(request.headers.get("accept")) or APPLICATION_JSON
+
+
+def _refused(result: GraphQLHTTPResponse) -> bool:
+    """No data and only errors without a path: GraphQL refused the request before execution
+    (parse, validation, variable coercion, an API key outside its scope)."""
+    errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
+    return result.get("data") is None and bool(errors) and all("path" not in e for e in errors)
+
+
+def _refusal_status(result: GraphQLHTTPResponse) -> int:
+    errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
+    codes = {(e.get("extensions") or {}).get("code") for e in errors}
+    return 403 if codes == {"FORBIDDEN"} else 400
 
 
 def _refusal(exc: GraphQLError) -> Response:
@@ -378,6 +460,7 @@ def create_app(
             Route("/plans/{plan_id}/archives/{archive_id}.{kind}", archive, methods=["GET"]),
             Route("/plans/{plan_id}/print.pdf", print_plan, methods=["GET"]),
             Route("/health", health),
+            *([] if settings.production else graphiql.routes()),
         ],
         lifespan=lifespan,
     )
@@ -388,6 +471,16 @@ def create_app(
     app.add_middleware(GraphQLHttpLimits)
     if settings.expose_sql_count:
         app.add_middleware(_StatementCount)
+    # Outermost: a preflight is answered before limits or a token look-up, and the edge's
+    # own refusals (413, 415, 503) carry the CORS headers so the page can read them.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Idempotent-Replayed", "Retry-After", "Content-Disposition"],
+        max_age=600,
+    )
     return app
 
 
