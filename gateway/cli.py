@@ -22,8 +22,51 @@ if TYPE_CHECKING:
 log = logging.getLogger("plangruppe")
 
 
+# Every setting `plangruppe` reads from the environment (docs/operations.md, "Configuration",
+# has the defaults and the details); shown by `plangruppe --help`.
+ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    ("PLANGRUPPE_ENV", "development (default) or production"),
+    ("DATABASE_URL", "postgresql://...; unset: embedded PostgreSQL"),
+    ("PLANGRUPPE_DATA_DIR", "embedded database, development key"),
+    ("PLANGRUPPE_SECRET_KEY", "Fernet key(s) sealing secrets at rest"),
+    ("SMTP_HOST", "mail server; unset: mail goes to the log"),
+    ("SMTP_PORT", "its port (587)"),
+    ("SMTP_USERNAME", "login at the mail server"),
+    ("SMTP_PASSWORD", "its password"),
+    ("SMTP_FROM", "sender of every mail"),
+    ("SMTP_STARTTLS", "true: STARTTLS (production: or port 465)"),
+    ("SMS_GATEWAY_URL", "SMS gateway; unset: SMS go to the log"),
+    ("SMS_GATEWAY_TOKEN", "its bearer token"),
+    ("PLANGRUPPE_PUBLIC_URL", "base of links in mails"),
+    ("PLANGRUPPE_CORS_ORIGINS", "browser origins allowed (CORS, WebSocket)"),
+    ("PLANGRUPPE_ALLOWED_ORIGINS", "old name of PLANGRUPPE_CORS_ORIGINS"),
+    ("PLANGRUPPE_OTP_CHANNELS", "login channels allowed: EMAIL,SMS,APP"),
+    ("PLANGRUPPE_TRUSTED_PROXIES", "proxies whose X-Forwarded-For counts"),
+    ("PLANGRUPPE_EXPOSE_SQL_COUNT", "true: X-SQL-Statements (benchmarks)"),
+    ("PLANGRUPPE_ADMIN_PASSWORD", "create-admin's password (else stdin)"),
+)
+
+
+def _epilog() -> str:
+    width = max(len(name) for name, _ in ENVIRONMENT)
+    lines = [f"  {name:{width}}  {meaning}" for name, meaning in ENVIRONMENT]
+    return (
+        "documentation: docs/README.md in the source tree: the API (docs/api.md,\n"
+        "docs/schema-reference.md), a first day for frontend developers\n"
+        "(docs/first-day.md), the access model, operations (docs/operations.md).\n"
+        "\n"
+        "environment (defaults and details: docs/operations.md, Configuration):\n"
+        + "\n".join(lines)
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="plangruppe", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="plangruppe",
+        description="plangruppe: the GraphQL gateway for individuell plan (IP) work.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the gateway")
     serve.add_argument("--host", default="127.0.0.1")
@@ -38,7 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--last-name", required=True)
     admin.add_argument("--otp-channel", choices=["EMAIL", "SMS"], default="EMAIL")
     admin.add_argument("--mobile")
-    sub.add_parser("schema", help="print the GraphQL SDL")
+    schema = sub.add_parser("schema", help="print the GraphQL SDL")
+    schema.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the API reference in Markdown instead (docs/schema-reference.md)",
+    )
     jobs = sub.add_parser("run-jobs", help="run the scheduled jobs (consent-expiry warnings)")
     jobs.add_argument("--once", action="store_true", help="run what is due, then exit")
     sub.add_parser(
@@ -60,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "schema":
             from schema import print_sdl
+            from schema.reference import print_reference
 
-            sys.stdout.write(print_sdl())
+            sys.stdout.write(print_reference() if args.markdown else print_sdl())
             return 0
         settings = Settings.from_env()
         if args.workers < 1 if args.command == "serve" else False:
@@ -118,16 +167,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "written to this log. Development only. !!!"
         )
     if args.demo:
-        from gateway.demo import seed
+        from gateway.demo import USERNAMES, seed
 
-        created = asyncio.run(seed(dsn))
+        created = asyncio.run(seed(dsn, settings))
         if created:
             print("\nDemo accounts (shown once; codes arrive in this log):", flush=True)
             for username, password in created:
                 print(f"  {username:18} {password}", flush=True)
-            print(flush=True)
+            print("\nWhat each account shows: README.md, section 'Demo accounts'.\n", flush=True)
         else:
-            print("Demo data already present; its passwords were shown at the first start.")
+            print(
+                f"Demo data already present ({', '.join(USERNAMES)}); its passwords were"
+                " shown at the first start.",
+                flush=True,
+            )
     os.environ["DATABASE_URL"] = dsn
     print(f"plangruppe on http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run(

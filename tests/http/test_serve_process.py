@@ -137,14 +137,17 @@ class Serve:
         marker = f"EMAIL to {recipient} "
 
         def record() -> str | None:
+            # The demo's notices of plan events go to the same addresses: skip them.
             text = self.stderr
             start = text.find(marker)
-            if start < 0:
-                return None
-            rest = text[start + len(marker) :]
-            end = LOG_RECORD.search(rest)
-            message = rest[: end.start()] if end else rest
-            return message if "Engangskoden" in message and message.endswith("\n") else None
+            while start >= 0:
+                rest = text[start + len(marker) :]
+                end = LOG_RECORD.search(rest)
+                message = rest[: end.start()] if end else rest
+                if "Engangskoden" in message and message.endswith("\n"):
+                    return message
+                start = text.find(marker, start + len(marker))
+            return None
 
         return six_digit_code(
             wait_for(f"code for {recipient} in the log", record, CODE_TIMEOUT, self)
@@ -199,7 +202,7 @@ def demo_accounts(stdout: str) -> dict[str, str]:
 def log_in(serve: Serve, client: httpx.Client, username: str, password: str) -> dict[str, Any]:
     challenge = serve.graphql(client, LOGIN, {"u": username, "p": password})["login"]
     assert challenge["channel"] == "EMAIL"
-    code = serve.logged_code(f"{username}@demo.plangruppe.no")
+    code = serve.logged_code(f"{username}@example.no")
     session = serve.graphql(client, VERIFY, {"c": challenge["challengeId"], "code": code})
     token = session["verifyLoginCode"]["token"]
     me: dict[str, Any] = serve.graphql(client, ME, {}, token=token)["me"]
@@ -237,14 +240,14 @@ def test_serve_demo_logs_in_stops_on_ctrl_c_and_reuses_its_data(
         try:
             first.wait_started(client)
             accounts = demo_accounts(first.stdout)
-            assert "kari.admin" in accounts and len(accounts) >= 3, first.stdout
+            assert "demo.admin" in accounts and len(accounts) >= 3, first.stdout
             assert len(set(accounts.values())) == len(accounts)
             assert "written to this log" in first.stderr  # the development warning
 
-            me = log_in(first, client, "kari.admin", accounts["kari.admin"])
-            assert me["firstName"] == "Kari" and me["lastName"] == "Nordmann", me
-            assert me["email"] == "kari.admin@demo.plangruppe.no"
-            assert sorted(me["globalRoles"]) == ["COORDINATING_UNIT", "SYSTEM_ADMIN"]
+            me = log_in(first, client, "demo.admin", accounts["demo.admin"])
+            assert me["firstName"] == "Tone" and me["lastName"] == "Aasen", me
+            assert me["email"] == "demo.admin@example.no"
+            assert me["globalRoles"] == ["SYSTEM_ADMIN"]
             stop_cleanly(first, pgdata)
         finally:
             first.kill()
@@ -257,8 +260,8 @@ def test_serve_demo_logs_in_stops_on_ctrl_c_and_reuses_its_data(
             for password in accounts.values():
                 assert password not in second.stdout
 
-            me = log_in(second, client, "ingrid.berg", accounts["ingrid.berg"])
-            assert (me["firstName"], me["lastName"]) == ("Ingrid", "Berg")
+            me = log_in(second, client, "demo.planeier", accounts["demo.planeier"])
+            assert (me["firstName"], me["lastName"]) == ("Emma", "Nilsen")
             stop_cleanly(second, pgdata)
         finally:
             second.kill()
