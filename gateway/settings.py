@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
+from strawberry.http.websocket_origin import normalize_origin
 
 from resolvers.secret_box import SecretBox, key_from_file, parse_keys
 
 OTP_CHANNELS = ("EMAIL", "SMS", "APP")
+
+log = logging.getLogger("plangruppe")
 
 
 class ConfigError(Exception):
@@ -34,7 +39,9 @@ class Settings:
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
-    allowed_origins: tuple[str, ...] = ()
+    # PLANGRUPPE_CORS_ORIGINS: browser origins allowed to call /graphql over HTTP (CORS) and
+    # to open its WebSocket; none by default (same origin only).
+    cors_origins: tuple[str, ...] = ()
     otp_channels: tuple[str, ...] = OTP_CHANNELS
     expose_sql_count: bool = False  # benchmarks: X-SQL-Statements on every GraphQL response
     # Proxies whose X-Forwarded-For names the client (addresses or CIDRs); none by default.
@@ -82,7 +89,9 @@ class Settings:
             sms_gateway_url=get("SMS_GATEWAY_URL"),
             sms_gateway_token=get("SMS_GATEWAY_TOKEN"),
             public_url=(get("PLANGRUPPE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
-            allowed_origins=_list(get("PLANGRUPPE_ALLOWED_ORIGINS")),
+            cors_origins=_cors_origins(
+                get("PLANGRUPPE_CORS_ORIGINS"), get("PLANGRUPPE_ALLOWED_ORIGINS")
+            ),
             otp_channels=_channels(get("PLANGRUPPE_OTP_CHANNELS")),
             expose_sql_count=_flag(
                 get("PLANGRUPPE_EXPOSE_SQL_COUNT"), "PLANGRUPPE_EXPOSE_SQL_COUNT"
@@ -146,6 +155,49 @@ def _flag(value: str | None, name: str) -> bool:
 
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _cors_origins(value: str | None, deprecated: str | None) -> tuple[str, ...]:
+    """PLANGRUPPE_CORS_ORIGINS, normalised as browsers send `Origin` (lowercase, no default
+    port). PLANGRUPPE_ALLOWED_ORIGINS, its old name (WebSocket origins only), still counts
+    when it is alone or names the same origins."""
+    origins = _origins(value, "PLANGRUPPE_CORS_ORIGINS")
+    if deprecated is None:
+        return origins
+    old = _origins(deprecated, "PLANGRUPPE_ALLOWED_ORIGINS")
+    if value is not None and set(old) != set(origins):
+        raise ConfigError(
+            "PLANGRUPPE_ALLOWED_ORIGINS (deprecated) and PLANGRUPPE_CORS_ORIGINS name different "
+            "origins; set only PLANGRUPPE_CORS_ORIGINS"
+        )
+    log.warning(
+        "PLANGRUPPE_ALLOWED_ORIGINS is deprecated: name the origins in PLANGRUPPE_CORS_ORIGINS, "
+        "which also allows them over HTTP (CORS)"
+    )
+    return old
+
+
+def _origins(value: str | None, name: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for item in _list(value):
+        origin = "*" if item == "*" else normalize_origin(item)
+        if origin is None or (origin != "*" and not _only_an_origin(item)):
+            raise ConfigError(
+                f"{name}: {item!r} is not an origin like https://plan.kommune.example "
+                "(scheme, host and optional port, no path) or *"
+            )
+        if origin not in found:
+            found.append(origin)
+    return tuple(found)
+
+
+def _only_an_origin(value: str) -> bool:
+    parts = urlsplit(value)
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or parts.username)
+    )
 
 
 def _networks(value: str | None) -> tuple[str, ...]:

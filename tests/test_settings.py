@@ -39,7 +39,7 @@ def test_defaults() -> None:
     assert s.sms_gateway_url is None
     assert s.sms_gateway_token is None
     assert s.public_url == "http://127.0.0.1:8000"
-    assert s.allowed_origins == ()
+    assert s.cors_origins == ()
     assert s.otp_channels == OTP_CHANNELS == ("EMAIL", "SMS", "APP")
 
 
@@ -64,7 +64,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "SMS_GATEWAY_URL": "https://sms.example/send",
             "SMS_GATEWAY_TOKEN": "sms-token",
             "PLANGRUPPE_PUBLIC_URL": "https://plan.kommune.example/",
-            "PLANGRUPPE_ALLOWED_ORIGINS": "https://a.example, https://b.example,",
+            "PLANGRUPPE_CORS_ORIGINS": "https://a.example, https://b.example,",
             "PLANGRUPPE_SECRET_KEY": f" {PRODUCTION['PLANGRUPPE_SECRET_KEY']}, {OTHER_KEY} ",
         }
     )
@@ -76,7 +76,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert s.smtp_starttls is True
     assert (s.sms_gateway_url, s.sms_gateway_token) == ("https://sms.example/send", "sms-token")
     assert s.public_url == "https://plan.kommune.example"
-    assert s.allowed_origins == ("https://a.example", "https://b.example")
+    assert s.cors_origins == ("https://a.example", "https://b.example")
     assert s.secret_keys == (PRODUCTION["PLANGRUPPE_SECRET_KEY"], OTHER_KEY)
 
 

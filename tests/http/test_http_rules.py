@@ -474,7 +474,7 @@ async def test_websocket_accepts_an_allowed_origin(
     pool: asyncpg.Pool, settings: Any, clock: FakeClock
 ) -> None:
     async for g in running_gateway(
-        pool, settings, clock, allowed_origins=("https://plan.kommune.example",)
+        pool, settings, clock, cors_origins=("https://plan.kommune.example",)
     ):
         async with connect(
             ws_url(g),
