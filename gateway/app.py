@@ -31,6 +31,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
@@ -274,10 +275,23 @@ def _plain(status: int, message: str) -> Response:
     return PlainTextResponse(message, status_code=status)
 
 
+SUBSCRIPTION = OperationType.SUBSCRIPTION
+_SUBSCRIPTIONS_OVER_WS = "Subscriptions are served over WebSocket (graphql-transport-ws)."
+
+
 def _http_error(exc: HTTPException, media_type: str) -> Response:
     """A request GraphQL refused before executing it (bad JSON, GET for a mutation …)."""
     content_type = CONTENT_TYPES[media_type]
-    if isinstance(exc.__cause__, InvalidOperationTypeError):
+    cause = exc.__cause__
+    if isinstance(cause, InvalidOperationTypeError) and cause.operation_type is SUBSCRIPTION:
+        return JSONResponse(
+            error_body(
+                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws)."
+            ),
+            status_code=400,
+            media_type=content_type,
+        )
+    if isinstance(cause, InvalidOperationTypeError):
         return JSONResponse(
             error_body(exc.reason),
             status_code=405,

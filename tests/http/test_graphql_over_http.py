@@ -348,3 +348,26 @@ async def test_the_graphql_http_audit_passes_every_audit(
     assert len({r["id"] for r in results}) == len(results)
     not_ok = [r for r in results if r["status"] != "ok"]
     assert not not_ok, json.dumps(not_ok, indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_subscription_over_http_is_refused_cleanly(gateway: Gateway, method: str) -> None:
+    """Executed over HTTP a subscription answered INTERNAL (and logged an incident): it is
+    a request GraphQL refuses, with the way to the WebSocket in the message."""
+    user = await make_user(gateway.pool, "sigrid")
+    token = await session_for(gateway.pool, user)
+    query = "subscription { messageAdded { id } }"
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if method == "GET":
+        response = await gateway.client.http.get(
+            "/graphql", params={"query": query}, headers=headers
+        )
+    else:
+        response = await gateway.client.http.post(
+            "/graphql", json={"query": query}, headers=headers
+        )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"], body
+    assert "WebSocket" in body["errors"][0]["message"]
+    assert "INTERNAL" not in response.text
