@@ -7,7 +7,11 @@ from enum import Enum
 import strawberry
 
 
-@strawberry.enum(description="A participant's role in one plan.")
+@strawberry.enum(
+    description="A participant's role in one plan: OWNER planeier (the person the plan is for),"
+    " COORDINATOR koordinator, SERVICE_PROVIDER tjenesteyter, RELATIVE pårørende or foresatt,"
+    " GUARDIAN verge."
+)
 class Role(Enum):
     OWNER = "OWNER"
     COORDINATOR = "COORDINATOR"
@@ -33,7 +37,10 @@ class Section(Enum):
     DOCUMENTS = "DOCUMENTS"
 
 
-@strawberry.enum(description="Who may see a person's contact field.")
+@strawberry.enum(
+    description="Who may see a person's contact field: PRIVATE the person themself only; PLAN"
+    " those who share an active-consent plan with the person; ALL anyone logged in."
+)
 class Visibility(Enum):
     PRIVATE = "PRIVATE"
     PLAN = "PLAN"
@@ -58,7 +65,7 @@ class OtpChannel(Enum):
     APP = "APP"
 
 
-@strawberry.enum
+@strawberry.enum(description="ACTIVE, or ENDED (avsluttet: read-only for everyone).")
 class PlanStatus(Enum):
     ACTIVE = "ACTIVE"
     ENDED = "ENDED"
@@ -82,7 +89,11 @@ class ConsentGiver(Enum):
     GUARDIAN = "GUARDIAN"
 
 
-@strawberry.enum(description="Municipality-wide roles, outside any plan.")
+@strawberry.enum(
+    description="Municipality-wide roles, outside any plan: SYSTEM_ADMIN (accounts, roles, API"
+    " keys), LOCAL_ADMIN lokal administrator (one service unit's accounts), COORDINATING_UNIT"
+    " koordinerende enhet (creates plans, appoints coordinators), REPORTER (aggregate reports)."
+)
 class GlobalRole(Enum):
     SYSTEM_ADMIN = "SYSTEM_ADMIN"
     LOCAL_ADMIN = "LOCAL_ADMIN"
@@ -90,7 +101,7 @@ class GlobalRole(Enum):
     REPORTER = "REPORTER"
 
 
-@strawberry.enum
+@strawberry.enum(description="What a participant may be notified of (varsling) by SMS or e-mail.")
 class NotificationEvent(Enum):
     MESSAGE_TO_ME = "MESSAGE_TO_ME"
     GOAL_OR_ACTIVITY = "GOAL_OR_ACTIVITY"

@@ -39,7 +39,7 @@ class PersonInput:
         return {names.get(k, k): v for k, v in vars(self).items() if v is not strawberry.UNSET}
 
 
-@strawberry.input
+@strawberry.input(description="A new plan: the owner (planeier) and the coordinator are persons.")
 class CreatePlanInput:
     owner_id: strawberry.ID
     short_name: str
@@ -69,7 +69,7 @@ class AccessGrantInput:
         }
 
 
-@strawberry.input
+@strawberry.input(description="A consent (samtykke) as given: by whom, when, until when, what.")
 class ConsentInput:
     given_by_id: strawberry.ID
     given_by_relation: ConsentGiver
@@ -79,7 +79,7 @@ class ConsentInput:
     scope: str | None = None
 
 
-@strawberry.input
+@strawberry.input(description="Narrows my plan list; ended plans only when includeEnded.")
 class PlanFilter:
     owner_first_name: str | None = None
     owner_last_name: str | None = None

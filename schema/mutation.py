@@ -41,10 +41,16 @@ from schema.types import (
     Session,
 )
 
+_MAY_CREATE = (
+    " SYSTEM_ADMIN, LOCAL_ADMIN (their own unit), COORDINATING_UNIT, or a plan's coordinator."
+)
+
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Step one of login: the password. A one-time code follows.")
+    @strawberry.mutation(
+        description="Step one of login: the password. A one-time code follows. No session needed."
+    )
     async def login(self, info: Info, username: str, password: str) -> LoginChallenge:
         c = await auth.login(info.context, username, password)
         return LoginChallenge(
@@ -53,7 +59,9 @@ class Mutation:
             masked_destination=c.masked_destination,
         )
 
-    @strawberry.mutation(description="Step two of login: the one-time code (engangskode).")
+    @strawberry.mutation(
+        description="Step two of login: the one-time code (engangskode). No session needed."
+    )
     async def verify_login_code(
         self, info: Info, challenge_id: strawberry.ID, code: str
     ) -> Session:
@@ -63,7 +71,7 @@ class Mutation:
             raise unauthenticated()
         return Session(token=s.token, expires_at=s.expires_at, person=Person(row=person))
 
-    @strawberry.mutation(description="End this session.")
+    @strawberry.mutation(description="End this session (the one whose token is sent).")
     async def logout(self, info: Info) -> bool:
         return await auth.logout(info.context)
 
@@ -71,27 +79,33 @@ class Mutation:
     async def change_password(self, info: Info, current_password: str, new_password: str) -> bool:
         return await auth.change_password(info.context, current_password, new_password)
 
-    @strawberry.mutation(description="Send a reset link if the account exists; always true.")
+    @strawberry.mutation(
+        description="Send a reset link if the account exists; always true. No session needed."
+    )
     async def request_password_reset(self, info: Info, username_or_email: str) -> bool:
         return await auth.request_password_reset(info.context, username_or_email)
 
     @strawberry.mutation(
-        description="Set a new password with the token from a reset or invitation link."
+        description="Set a new password with the token from a reset or invitation link. No"
+        " session needed."
     )
     async def reset_password(self, info: Info, token: str, new_password: str) -> bool:
         return await auth.reset_password(info.context, token, new_password)
 
     @strawberry.mutation(
-        description="Start using an authenticator app; confirm with its first code."
+        description="Start using an authenticator app for my own login; confirm with its"
+        " first code."
     )
     async def setup_authenticator_app(self, info: Info) -> AuthenticatorSetup:
         return AuthenticatorSetup(provisioning_uri=await auth.setup_authenticator_app(info.context))
 
-    @strawberry.mutation(description="Confirm the authenticator app with a code it shows.")
+    @strawberry.mutation(description="Confirm my authenticator app with a code it shows.")
     async def confirm_authenticator_app(self, info: Info, code: str) -> bool:
         return await auth.confirm_authenticator_app(info.context, code)
 
-    @strawberry.mutation(description="Create an account for a person; sends an invitation link.")
+    @strawberry.mutation(
+        description="Create an account for a person; sends an invitation link." + _MAY_CREATE
+    )
     async def create_account(
         self, info: Info, person_id: strawberry.ID, username: str, otp_channel: OtpChannel
     ) -> bool:
@@ -102,7 +116,7 @@ class Mutation:
     @strawberry.mutation(
         description="Create a person. DUPLICATE_PERSON (with existingId) when the same names"
         " and birth date exist and I may know that birth date; POSSIBLE_DUPLICATE when a person"
-        " of the same names has a birth date hidden from me."
+        " of the same names has a birth date hidden from me." + _MAY_CREATE
     )
     async def create_person(
         self,
@@ -118,7 +132,11 @@ class Mutation:
         )
         return Person(row=row)
 
-    @strawberry.mutation(description="Change a person's details (omitted fields are kept).")
+    @strawberry.mutation(
+        description="Change a person's details (omitted fields are kept): the person,"
+        " SYSTEM_ADMIN, or a co-participant with editPerson in an active shared plan. A change of"
+        " an account holder's e-mail or mobile waits for the holder's confirmation."
+    )
     async def update_person(self, info: Info, id: strawberry.ID, input: PersonInput) -> Person:
         return Person(row=await persons.update_person(info.context, id, input.given()))
 
@@ -146,7 +164,10 @@ class Mutation:
 
     # --- plans, consent, participants ---
 
-    @strawberry.mutation(description="Create a plan; owner and coordinator become participants.")
+    @strawberry.mutation(
+        description="Create a plan; owner and coordinator become participants. SYSTEM_ADMIN or"
+        " COORDINATING_UNIT."
+    )
     async def create_plan(self, info: Info, input: CreatePlanInput) -> Plan:
         plan_id = await plans.create_plan(
             info.context,
@@ -223,7 +244,7 @@ class Mutation:
         return Participant(row=row)
 
     @strawberry.mutation(
-        description="Change a participant's responsibility, rights or consent expiry."
+        description="Change a participant's responsibility, rights or consent expiry (coordinator)."
     )
     async def update_participant(
         self,
@@ -246,7 +267,9 @@ class Mutation:
     async def remove_participant(self, info: Info, id: strawberry.ID) -> Participant:
         return Participant(row=await plans.remove_participant(info.context, id))
 
-    @strawberry.mutation(description="My notification choice for one event in one plan.")
+    @strawberry.mutation(
+        description="My notification choice for one event in one plan; my own participation only."
+    )
     async def set_notification(
         self,
         info: Info,
@@ -259,7 +282,8 @@ class Mutation:
         return Participant(row=row)
 
     @strawberry.mutation(
-        description="I have looked at the plan now (resets changedSinceMyLastVisit)."
+        description="I have looked at the plan now (resets changedSinceMyLastVisit);"
+        " participants only."
     )
     async def mark_plan_visited(self, info: Info, id: strawberry.ID) -> Plan:
         plan_id = await plans.mark_plan_visited(info.context, id)
@@ -323,7 +347,9 @@ class Mutation:
         row = await content.update_activity(info.context, id, title, description, status)
         return Activity(row=row)
 
-    @strawberry.mutation(description="Comment on a goal or an activity.")
+    @strawberry.mutation(
+        description="Comment on a goal (GOALS WRITE) or an activity (ACTIVITIES WRITE)."
+    )
     async def add_comment(
         self,
         info: Info,
@@ -333,7 +359,9 @@ class Mutation:
     ) -> Comment:
         return Comment(row=await content.add_comment(info.context, goal_id, activity_id, body))
 
-    @strawberry.mutation(description="A message to the plan group, or only to recipientIds.")
+    @strawberry.mutation(
+        description="A message to the plan group, or only to recipientIds (MESSAGES WRITE)."
+    )
     async def post_message(
         self,
         info: Info,
@@ -346,7 +374,9 @@ class Mutation:
         )
         return Message(row=row)
 
-    @strawberry.mutation(description="Mark every message of the plan read; returns how many.")
+    @strawberry.mutation(
+        description="Mark every message of the plan read; returns how many (MESSAGES >= READ)."
+    )
     async def mark_messages_read(self, info: Info, plan_id: strawberry.ID) -> int:
         return await message_resolvers.mark_read(info.context, plan_id)
 
@@ -366,7 +396,8 @@ class Mutation:
         return CalendarEntry(row=row)
 
     @strawberry.mutation(
-        description="Upload a document (multipart; ≤ 20 MiB; PDF, images, office files)."
+        description="Upload a document (multipart; ≤ 20 MiB; PDF, images, office files);"
+        " DOCUMENTS WRITE."
     )
     async def upload_document(self, info: Info, plan_id: strawberry.ID, file: Upload) -> Document:
         data = await file.read()  # type: ignore[attr-defined]

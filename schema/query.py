@@ -25,12 +25,14 @@ from schema.types import (
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The logged-in person; null when not logged in.")
+    @strawberry.field(
+        description="The logged-in person; null when not logged in (no session needed)."
+    )
     async def me(self, info: Info) -> Person | None:
         row = await persons.me(info.context)
         return Person(row=row) if row else None
 
-    @strawberry.field(description="The plans I take part in (the plan list).")
+    @strawberry.field(description="The plans I take part in (the plan list); anyone logged in.")
     async def plans(
         self,
         info: Info,
@@ -59,11 +61,17 @@ class Query:
             total_count=page.total,
         )
 
-    @strawberry.field(description="A plan I take part in (or may administer); NOT_FOUND otherwise.")
+    @strawberry.field(
+        description="A plan I take part in, or any plan for SYSTEM_ADMIN and COORDINATING_UNIT;"
+        " NOT_FOUND otherwise."
+    )
     async def plan(self, info: Info, id: strawberry.ID) -> Plan | None:
         return Plan(view=await plans.visible_plan(info.context, id))
 
-    @strawberry.field(description="Find persons by name prefix and birth date (at most 50).")
+    @strawberry.field(
+        description="Find persons by name prefix and birth date (at most 50); anyone logged in."
+        " A birth date matches only persons whose birth date I may see."
+    )
     async def search_persons(
         self,
         info: Info,
@@ -77,11 +85,14 @@ class Query:
         )
         return [Person(row=r) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(
+        description="A person by id; anyone logged in (name and position; contact fields by"
+        " their visibility). NOT_FOUND when there is none."
+    )
     async def person(self, info: Info, id: strawberry.ID) -> Person | None:
         return Person(row=await persons.person(info.context, id))
 
-    @strawberry.field(description="Service units (tjenesteenheter).")
+    @strawberry.field(description="Service units (tjenesteenheter); anyone logged in.")
     async def service_units(self, info: Info) -> list[ServiceUnit]:
         return [
             ServiceUnit(id=strawberry.ID(str(i)), name=n)
@@ -95,7 +106,9 @@ class Query:
         reports.require_reporter(info.context)
         return Reports()
 
-    @strawberry.field(description="Innsyn i logg: who read my plans and my data, newest first.")
+    @strawberry.field(
+        description="Innsyn i logg: who read my plans and my data, newest first; mine only."
+    )
     async def my_access_log(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> AccessLogConnection:

@@ -37,14 +37,14 @@ from schema.enums import (
 )
 
 
-@strawberry.type(description="A street address.")
+@strawberry.type(description="A street address: the person's ADDRESS field, by its visibility.")
 class Address:
     street: str | None
     postcode: str | None
     city: str | None
 
 
-@strawberry.type
+@strawberry.type(description="One contact field's visibility; the person themself only.")
 class FieldVisibility:
     field: PersonField
     visibility: Visibility
@@ -74,7 +74,12 @@ class ContactChange:
         )
 
 
-@strawberry.type(description="A person in the municipality: planeier, pårørende or tjenesteyter.")
+@strawberry.type(
+    description="A person in the municipality: planeier, pårørende or tjenesteyter. Anyone"
+    " logged in who finds the person reads the name and position; each contact field follows"
+    " the person's visibility for it (visibleFields lists those this viewer may read; a hidden"
+    " one is null with FORBIDDEN / FIELD_HIDDEN)."
+)
 class Person:
     row: strawberry.Private[PersonRow]
 
@@ -94,31 +99,31 @@ class Person:
     def position(self) -> str | None:
         return self.row.position
 
-    @strawberry.field(description="Født: birth date.")
+    @strawberry.field(description="Født: birth date, by its visibility.")
     async def birth_date(self, info: Info) -> dt.date | None:
         return await persons.read_field(info.context, self.row, "BIRTH_DATE", self.row.birth_date)  # type: ignore[return-value]
 
-    @strawberry.field(description="Arbeidssted.")
+    @strawberry.field(description="Arbeidssted: workplace, by its visibility.")
     async def workplace(self, info: Info) -> str | None:
         return await persons.read_field(info.context, self.row, "WORKPLACE", self.row.workplace)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="E-post: by its visibility.")
     async def email(self, info: Info) -> str | None:
         return await persons.read_field(info.context, self.row, "EMAIL", self.row.email)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Mobilnummer: by its visibility (skjul mobilnummer: PRIVATE).")
     async def mobile(self, info: Info) -> str | None:
         return await persons.read_field(info.context, self.row, "MOBILE", self.row.mobile)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Telefon: by its visibility.")
     async def phone(self, info: Info) -> str | None:
         return await persons.read_field(info.context, self.row, "PHONE", self.row.phone)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Faks: by its visibility.")
     async def fax(self, info: Info) -> str | None:
         return await persons.read_field(info.context, self.row, "FAX", self.row.fax)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Adresse: by its visibility.")
     async def address(self, info: Info) -> Address | None:
         row = self.row
         address = (
@@ -176,39 +181,51 @@ def _own(info: Info, row: PersonRow) -> None:
         raise forbidden(denial)
 
 
-@strawberry.type(description="A password accepted: a one-time code is on its way.")
+@strawberry.type(
+    description="A password accepted: a one-time code (engangskode) is on its way. The answer"
+    " to login, which needs no session."
+)
 class LoginChallenge:
     challenge_id: strawberry.ID
     channel: OtpChannel
     masked_destination: str
 
 
-@strawberry.type(description="A logged-in session; send the token as Authorization: Bearer.")
+@strawberry.type(
+    description="A logged-in session; send the token as Authorization: Bearer. Only in"
+    " verifyLoginCode's answer, to the person who logged in."
+)
 class Session:
     token: str
     expires_at: dt.datetime
     person: Person
 
 
-@strawberry.type
+@strawberry.type(description="Setting up an authenticator app for my own account.")
 class AuthenticatorSetup:
     provisioning_uri: str = strawberry.field(description="otpauth:// URI for an authenticator app.")
 
 
-@strawberry.type(description="A service unit (tjenesteenhet): NAV, fysioterapi, barnevern …")
+@strawberry.type(
+    description="A service unit (tjenesteenhet): NAV, fysioterapi, barnevern …; anyone logged in."
+)
 class ServiceUnit:
     id: strawberry.ID
     name: str
 
 
-@strawberry.type(description="Access per plan section, and the two rights.")
+@strawberry.type(
+    description="Access per plan section, and the two rights. As Plan.myAccess: my own, for"
+    " everyone who sees the plan; as Participant.rights: that participant, the owner and the"
+    " coordinator; as Consent.defaultGrant: who may read the consent."
+)
 class AccessGrant:
-    participants: Access
-    goals: Access
-    activities: Access
-    messages: Access
-    calendar: Access
-    documents: Access
+    participants: Access = strawberry.field(description="Plangruppa: the participants.")
+    goals: Access = strawberry.field(description="Mål: goals and sub-goals.")
+    activities: Access = strawberry.field(description="Aktiviteter/tiltak.")
+    messages: Access = strawberry.field(description="Meldinger.")
+    calendar: Access = strawberry.field(description="Kalender.")
+    documents: Access = strawberry.field(description="Dokumenter.")
     edit_person: bool = strawberry.field(description="May edit the person's contact details.")
     print: bool = strawberry.field(description="Utskrift: may print or export the plan.")
 
@@ -226,7 +243,10 @@ class AccessGrant:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="Varsling: whether an event reaches the participant by SMS and e-mail; that"
+    " participant only."
+)
 class NotificationSetting:
     event: NotificationEvent
     sms: bool
@@ -234,7 +254,9 @@ class NotificationSetting:
 
 
 @strawberry.type(
-    description="Samtykke: the consent to interdisciplinary collaboration on the plan."
+    description="Samtykke: the consent to interdisciplinary collaboration on the plan. The"
+    " coordinator, the owner and whoever represents the owner (a verge; a parent while the owner"
+    " is under 16) read it."
 )
 class Consent:
     row: strawberry.Private[ConsentRow]
@@ -272,7 +294,11 @@ class Consent:
         return AccessGrant.of(access.NOTHING.overridden(self.row.default_grant))
 
 
-@strawberry.type(description="Plandeltaker: a person's membership of one plan.")
+@strawberry.type(
+    description="Plandeltaker: a person's membership of one plan. Read with PARTICIPANTS >= READ;"
+    " also without it: the owner and the coordinator (the plan header), myParticipation, and"
+    " the participant named as author, responsible, createdBy or uploadedBy of content I read."
+)
 class Participant:
     row: strawberry.Private[ParticipantRow]
     # Reached as the author, responsible, createdBy or uploadedBy of content the viewer may
@@ -296,11 +322,17 @@ class Participant:
     def role(self) -> Role:
         return Role(self.row.role)
 
-    @strawberry.field(description="Ansvar: what this person does in this plan; plan-only.")
+    @strawberry.field(
+        description="Ansvar: what this person does in this plan; plan-only. The participant,"
+        " the owner, the coordinator and PARTICIPANTS >= READ."
+    )
     async def responsibility(self, info: Info) -> str | None:
         return await plan_resolvers.responsibility(info.context, self.row)
 
-    @strawberry.field(description="This participant's consent expiry in the plan.")
+    @strawberry.field(
+        description="This participant's consent expiry in the plan: the participant, the owner"
+        " and the coordinator."
+    )
     async def consent_expires_on(self, info: Info) -> dt.date | None:
         return await plan_resolvers.participant_consent_expiry(info.context, self.row)
 
@@ -324,7 +356,11 @@ class Participant:
         return self.row.left_on
 
 
-@strawberry.type(description="An individuell plan (or IOP/IUP/stafettlogg) as this viewer sees it.")
+@strawberry.type(
+    description="An individuell plan (or IOP/IUP/stafettlogg) as this viewer sees it. Its"
+    " current participants see the header fields; SYSTEM_ADMIN and COORDINATING_UNIT see the"
+    " plan without taking part; anyone else gets NOT_FOUND. Sections need their grant."
+)
 class Plan:
     view: strawberry.Private[PlanView]
 
@@ -457,19 +493,19 @@ class Plan:
         return Consent(row=row) if row else None
 
 
-@strawberry.type
+@strawberry.type(description="Cursor paging: pass endCursor as `after` for the next page.")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
 
 
-@strawberry.type
+@strawberry.type(description="One plan of my plan list.")
 class PlanEdge:
     node: Plan
     cursor: str
 
 
-@strawberry.type
+@strawberry.type(description="A page of my plan list (Query.plans).")
 class PlanConnection:
     edges: list[PlanEdge]
     page_info: PageInfo
@@ -481,7 +517,10 @@ def _named(row: ParticipantRow | None) -> Participant | None:
     return Participant(row=row, named=True) if row is not None else None
 
 
-@strawberry.type(description="Kommentar on a goal or an activity.")
+@strawberry.type(
+    description="Kommentar on a goal or an activity: read with its section (GOALS or ACTIVITIES"
+    " >= READ)."
+)
 class Comment:
     row: strawberry.Private[CommentRow]
 
@@ -502,7 +541,7 @@ class Comment:
         return self.row.created_at
 
 
-@strawberry.type(description="Mål: a hovedmål, or a delmål under one.")
+@strawberry.type(description="Mål: a hovedmål, or a delmål under one. GOALS >= READ.")
 class Goal:
     row: strawberry.Private[GoalRow]
 
@@ -548,7 +587,7 @@ class Goal:
         return self.row.created_at
 
 
-@strawberry.type(description="Aktivitet/tiltak serving a goal.")
+@strawberry.type(description="Aktivitet/tiltak serving a goal. ACTIVITIES >= READ.")
 class Activity:
     row: strawberry.Private[ActivityRow]
 
@@ -589,7 +628,7 @@ class Activity:
         return [Comment(row=c) for c in await content.activity_comments(info.context, self.row)]
 
 
-@strawberry.type(description="An entry in the plan group's calendar (kalender).")
+@strawberry.type(description="An entry in the plan group's calendar (kalender). CALENDAR >= READ.")
 class CalendarEntry:
     row: strawberry.Private[CalendarRow]
 
@@ -618,7 +657,10 @@ class CalendarEntry:
         return Participant(row=await content.calendar_creator(info.context, self.row), named=True)
 
 
-@strawberry.type(description="A document of the plan; GET downloadUrl with the same bearer token.")
+@strawberry.type(
+    description="A document of the plan; GET downloadUrl with the same bearer token."
+    " DOCUMENTS >= READ."
+)
 class Document:
     row: strawberry.Private[DocumentRow]
 
@@ -653,7 +695,11 @@ class Document:
         return f"{base}/plans/{self.row.plan_id}/documents/{self.row.id}"
 
 
-@strawberry.type(description="Melding: to the whole plan group, or to chosen participants.")
+@strawberry.type(
+    description="Melding: to the whole plan group, or to chosen participants. MESSAGES >= READ,"
+    " and meant for me: to the whole group, written by me or sent to me (the owner and the"
+    " coordinator read all)."
+)
 class Message:
     row: strawberry.Private[MessageRow]
 
@@ -690,19 +736,22 @@ class Message:
         return await message_resolvers.read_by_me(info.context, self.row)
 
 
-@strawberry.type
+@strawberry.type(description="One message of a plan's message list.")
 class MessageEdge:
     node: Message
     cursor: str
 
 
-@strawberry.type
+@strawberry.type(description="A page of a plan's messages (Plan.messages), newest first.")
 class MessageConnection:
     edges: list[MessageEdge]
     page_info: PageInfo
 
 
-@strawberry.type(description="An immutable snapshot of the whole plan (JSON and PDF).")
+@strawberry.type(
+    description="Arkiv: an immutable snapshot of the whole plan (JSON and PDF). The"
+    " coordinator, the owner and whoever represents the owner; NOT_FOUND for others."
+)
 class PlanArchive:
     row: strawberry.Private[ArchiveRow]
 
@@ -733,7 +782,9 @@ class PlanArchive:
         return f"{base}/plans/{self.row.plan_id}/archives/{self.row.id}.pdf"
 
 
-@strawberry.type(description="Innsyn i logg: someone read my plan or my data.")
+@strawberry.type(
+    description="Innsyn i logg: someone read my plan or my data. Only in my own log (myAccessLog)."
+)
 class AccessLogEntry:
     row: strawberry.Private[LogRow]
 
@@ -759,13 +810,13 @@ class AccessLogEntry:
         return self.row.what
 
 
-@strawberry.type
+@strawberry.type(description="A page of my access log (innsyn i logg), newest first.")
 class AccessLogConnection:
     edges: list[AccessLogEntry]
     page_info: PageInfo
 
 
-@strawberry.type
+@strawberry.type(description="One group of Reports.planCounts: REPORTER or SYSTEM_ADMIN.")
 class PlanCount:
     type: PlanType | None
     status: PlanStatus | None
@@ -777,7 +828,7 @@ class PlanCount:
     )
 
 
-@strawberry.type
+@strawberry.type(description="One row of Reports.coordinatorCaseload: REPORTER or SYSTEM_ADMIN.")
 class CaseloadBucket:
     plans_per_coordinator: str
     coordinators: int | None = strawberry.field(description="Null when below 5.")
@@ -834,7 +885,10 @@ class Reports:
         ]
 
 
-@strawberry.type(description="A reporting tool's key; the secret is only in createApiKey's answer.")
+@strawberry.type(
+    description="A reporting tool's key; the secret is only in createApiKey's answer."
+    " SYSTEM_ADMIN only."
+)
 class ApiKey:
     row: strawberry.Private[ApiKeyRow]
     secret: str | None = None

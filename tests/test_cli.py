@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -295,4 +296,46 @@ def test_schema_prints_the_sdl(tmp_path: Path) -> None:
     assert "type Mutation {" in out.stdout
     assert "login(username: String!, password: String!): LoginChallenge!" in out.stdout
     # No database needed, none started.
+    assert not (tmp_path / "data").exists()
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+
+def settings_read_from_the_environment() -> set[str]:
+    """Every variable the code reads: Settings.from_env's get("…") and os.environ.get("…")."""
+    names: set[str] = set()
+    for source in ("gateway/settings.py", "gateway/cli.py"):
+        text = (ROOT / source).read_text()
+        names |= set(re.findall(r"""\bget\(\s*["']([A-Z][A-Z0-9_]+)["']""", text))
+    return names
+
+
+def test_help_points_to_the_docs_and_lists_every_setting(tmp_path: Path) -> None:
+    out = run(tmp_path, "--help")
+    assert out.returncode == 0, out.stderr
+    variables = settings_read_from_the_environment()
+    assert {"DATABASE_URL", "PLANGRUPPE_ENV", "PLANGRUPPE_ADMIN_PASSWORD"} <= variables
+    listed = set(re.findall(r"^  ([A-Z][A-Z0-9_]+) ", out.stdout, flags=re.M))
+    assert listed == variables
+    named_docs = set(re.findall(r"docs/[\w-]+\.md", out.stdout))
+    assert {"docs/README.md", "docs/first-day.md", "docs/operations.md"} <= named_docs
+    for page in named_docs:
+        assert (ROOT / page).is_file(), page
+    # No database needed, none started.
+    assert not (tmp_path / "data").exists()
+
+
+def test_operations_page_documents_every_setting() -> None:
+    configuration = (ROOT / "docs" / "operations.md").read_text().split("## Configuration")[1]
+    table = configuration.split("\n## ")[0]
+    missing = [v for v in settings_read_from_the_environment() if f"`{v}`" not in table]
+    assert missing == []
+
+
+def test_schema_markdown_prints_the_reference(tmp_path: Path) -> None:
+    out = run(tmp_path, "schema", "--markdown")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("# API reference\n")
+    assert "### Plan\n" in out.stdout
     assert not (tmp_path / "data").exists()
