@@ -8,6 +8,7 @@ import hmac
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyotp
@@ -162,15 +163,13 @@ async def _block_password_login(conn: Conn, ctx: Context, account_id: uuid.UUID)
     account = await accounts.by_id(conn, account_id)
     assert account is not None
     if account.confirmed_email:
-        link = await _issue_token(conn, ctx, account.id, "RESET", RESET_TTL, "reset-password")
-        text = texts.password_login_blocked(link, MAX_CONSECUTIVE_FAILURES)
-        await notify.queue_email(
+        await _mail_link(
             conn,
+            ctx,
+            account.id,
+            "RESET",
             account.confirmed_email,
-            text,
-            now,
-            secret_expires_at=now + RESET_TTL,
-            box=ctx.settings.secret_box,
+            lambda link: texts.password_login_blocked(link, MAX_CONSECUTIVE_FAILURES),
         )
     await audit.record(
         conn,
@@ -512,15 +511,8 @@ async def request_password_reset(ctx: Context, username_or_email: str) -> bool:
         # only confirmed addresses).
         if limit is None and account and account.confirmed_email:
             sent = True
-            link = await _issue_token(conn, ctx, account.id, "RESET", RESET_TTL, "reset-password")
-            text = texts.password_reset(link)
-            await notify.queue_email(
-                conn,
-                account.confirmed_email,
-                text,
-                now,
-                secret_expires_at=now + RESET_TTL,
-                box=ctx.settings.secret_box,
+            await _mail_link(
+                conn, ctx, account.id, "RESET", account.confirmed_email, texts.password_reset
             )
         if limit != "ADDRESS":
             await accounts.record_reset_request(
@@ -560,18 +552,48 @@ async def _reset_limit(conn: Conn, ctx: Context, account: accounts.AccountRow | 
     return None
 
 
+# What each kind of account link is for: its lifetime and the frontend page it opens.
+_LINKS = {
+    "RESET": (RESET_TTL, "reset-password"),
+    "INVITATION": (INVITATION_TTL, "set-password"),
+}
+
+
+async def _mail_link(
+    conn: Conn,
+    ctx: Context,
+    account_id: uuid.UUID,
+    kind: str,
+    address: str,
+    compose: Callable[[str], texts.Text],
+    *,
+    sent_to: str | None = None,
+) -> None:
+    """A single-use link by e-mail, sealed in the outbox until it is sent or expires."""
+    link = await _issue_token(conn, ctx, account_id, kind, sent_to=sent_to)
+    ttl, _page = _LINKS[kind]
+    now = ctx.now()
+    await notify.queue_email(
+        conn,
+        address,
+        compose(link),
+        now,
+        secret_expires_at=now + ttl,
+        box=ctx.settings.secret_box,
+    )
+
+
 async def _issue_token(
     conn: Conn,
     ctx: Context,
     account_id: uuid.UUID,
     kind: str,
-    ttl: dt.timedelta,
-    page: str,
     *,
     sent_to: str | None = None,
 ) -> str:
     """A single-use link; ``sent_to`` is the address an invitation goes to, confirmed when
     the link is used."""
+    ttl, page = _LINKS[kind]
     token = secrets.token_urlsafe(32)
     now = ctx.now()
     await accounts.insert_token(
@@ -725,23 +747,14 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
         )
         # The first invitation goes to the address the inviter typed (audited below); using
         # it confirms that address. Everything later goes only to confirmed contact data.
-        link = await _issue_token(
+        await _mail_link(
             conn,
             ctx,
             account.id,
             "INVITATION",
-            INVITATION_TTL,
-            "set-password",
-            sent_to=person.email,
-        )
-        text = texts.invitation(link, name)
-        await notify.queue_email(
-            conn,
             person.email,
-            text,
-            now,
-            secret_expires_at=now + INVITATION_TTL,
-            box=ctx.settings.secret_box,
+            lambda link: texts.invitation(link, name),
+            sent_to=person.email,
         )
         await audit.record(
             conn,
