@@ -18,7 +18,7 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -213,7 +213,7 @@ class GatewayView(GraphQL[Context, None]):
     async def _idempotent(self, request: Request, key: str) -> Response:
         """A retry with the same Idempotency-Key returns the first result, creating nothing."""
         if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-            return _plain(400, "Idempotency-Key must be 1-255 characters.")
+            return _json_error(400, "Idempotency-Key must be 1-255 characters.")
         viewer = credentials(request.scope).viewer
         if viewer is None:
             return await self._answer(request)
@@ -230,9 +230,9 @@ class GatewayView(GraphQL[Context, None]):
                 headers={"Idempotent-Replayed": "true"},
             )
         if claim.outcome == "mismatch":
-            return _plain(422, "This Idempotency-Key was used for a different request.")
+            return _json_error(422, "This Idempotency-Key was used for a different request.")
         if claim.outcome == "pending":
-            return _plain(409, "A request with this Idempotency-Key is still running.")
+            return _json_error(409, "A request with this Idempotency-Key is still running.")
         response = await self._answer(request)
         async with self.state.pool.acquire() as conn:
             if response.status_code == 200 and getattr(response, "executed", False):
@@ -271,8 +271,9 @@ _MALFORMED_MULTIPART = (
 )
 
 
-def _plain(status: int, message: str) -> Response:
-    return PlainTextResponse(message, status_code=status)
+def _json_error(status: int, message: str, code: str = "BAD_REQUEST") -> Response:
+    """A refusal outside GraphQL, in GraphQL's error shape like every other answer."""
+    return JSONResponse(error_body(message, code), status_code=status)
 
 
 SUBSCRIPTION = OperationType.SUBSCRIPTION
@@ -330,8 +331,10 @@ def _refusal_status(result: GraphQLHTTPResponse) -> int:
 
 
 def _refusal(exc: GraphQLError) -> Response:
-    code = str((exc.extensions or {}).get("code"))
-    return _plain(_STATUS_OF_CODE.get(code, 400), exc.message)
+    """A file route's refusal: the resolver's error (code, reason) as JSON."""
+    extensions = dict(exc.extensions or {})
+    status = _STATUS_OF_CODE.get(str(extensions.get("code")), 400)
+    return JSONResponse({"errors": [{"message": exc.message, "extensions": extensions}]}, status)
 
 
 _STATUS_OF_CODE = {
@@ -402,7 +405,7 @@ def create_app(
     async def _file_context(request: Request) -> Context | Response:
         found = credentials(request.scope)
         if found.viewer is None:
-            return _plain(401, "Log in first.")
+            return _json_error(401, "Log in first.", "UNAUTHENTICATED")
         return view.state.context(found.viewer, found.token, found.client, request)
 
     def _file(data: bytes, media_type: str, name: str) -> Response:
@@ -441,7 +444,7 @@ def create_app(
         params = request.path_params
         kind = params["kind"]
         if kind not in ("json", "pdf"):
-            return _plain(404, "No such archive format.")
+            return _json_error(404, "No such archive format.", "NOT_FOUND")
         try:
             row, data = await lifecycle.archive_file(
                 ctx, params["plan_id"], params["archive_id"], kind

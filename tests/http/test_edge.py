@@ -150,3 +150,30 @@ async def test_the_token_look_up_is_counted_with_the_request(counting_gateway: G
     assert anonymous.status_code == with_token.status_code == 200
     assert anonymous.headers["x-sql-statements"] == "0"
     assert with_token.headers["x-sql-statements"] == "1"  # the session, looked up once
+
+
+async def test_file_routes_and_idempotency_refuse_in_graphql_error_shape(gateway: Gateway) -> None:
+    """They answered text/plain, so a frontend had two error shapes to parse."""
+    user = await make_user(gateway.pool, "frida")
+    token = await session_for(gateway.pool, user)
+    auth = {"Authorization": f"Bearer {token}"}
+    unknown = "00000000-0000-0000-0000-000000000000"
+    cases = [
+        ("GET", f"/plans/{unknown}/print.pdf", {}, None, 401, "UNAUTHENTICATED"),
+        ("GET", f"/plans/{unknown}/print.pdf", auth, None, 404, "NOT_FOUND"),
+        ("GET", f"/plans/{unknown}/archives/{unknown}.xml", auth, None, 404, "NOT_FOUND"),
+        ("GET", f"/plans/{unknown}/documents/{unknown}", auth, None, 404, "NOT_FOUND"),
+        (
+            "POST",
+            "/graphql",
+            {**auth, "Idempotency-Key": "k" * 256},
+            {"query": "{ me { id } }"},
+            400,
+            "BAD_REQUEST",
+        ),
+    ]
+    for method, path, headers, body, status, code in cases:
+        response = await gateway.client.http.request(method, path, headers=headers, json=body)
+        assert response.status_code == status, (path, response.text)
+        assert response.headers["content-type"].startswith("application/json"), path
+        assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code], path
