@@ -11,6 +11,7 @@ from db import apikeys, audit
 from db.apikeys import ApiKeyRow
 from db.pool import Conn
 from resolvers import access, validation
+from resolvers.audit_trail import audited
 from resolvers.context import ApiKeyViewer, Context, Viewer
 from resolvers.errors import bad_input, forbidden, not_found, unauthenticated
 
@@ -47,33 +48,18 @@ async def create_api_key(ctx: Context, name: str, roles: list[str]) -> tuple[Api
             created_by=viewer.person_id,
             now=ctx.now(),
         )
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="apikey.created",
-            target=str(row.id),
-            client_addr=ctx.client_addr,
-            detail={"name": label},
-        )
+        await audited(conn, ctx, "apikey.created", target=row.id, detail={"name": label})
     return row, secret
 
 
 async def revoke_api_key(ctx: Context, key_id: str) -> bool:
-    viewer = _admin(ctx)
+    _admin(ctx)
     kid = validation.identifier("id", key_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await apikeys.revoke(conn, kid, ctx.now())
         if row is None:
             raise not_found("API key")
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="apikey.revoked",
-            target=str(kid),
-            client_addr=ctx.client_addr,
-        )
+        await audited(conn, ctx, "apikey.revoked", target=kid)
     return True
 
 
@@ -113,13 +99,5 @@ async def create_service_unit(ctx: Context, name: str) -> tuple[uuid.UUID, str]:
         unit_id: uuid.UUID = await conn.fetchval(
             "INSERT INTO service_units (name) VALUES ($1) RETURNING id", label
         )
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=ctx.viewer.person_id,
-            action="service_unit.created",
-            target=str(unit_id),
-            client_addr=ctx.client_addr,
-            detail={"name": label},
-        )
+        await audited(conn, ctx, "service_unit.created", target=unit_id, detail={"name": label})
     return unit_id, label

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import pyotp
 from graphql import GraphQLError
 
-from db import accounts, audit, persons, plans
+from db import accounts, persons, plans
 from db.bus import notify_access_changed
 from db.pool import Conn
 from resolvers import access, contact, notify, passwords, texts, validation
+from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import (
     bad_input,
@@ -146,7 +147,7 @@ async def _fail(
         success=False,
         now=now,
     )
-    await audit.record(conn, at=now, actor_id=person_id, action=action, client_addr=ctx.client_addr)
+    await audited(conn, ctx, action, actor_id=person_id, at=now)
     if consecutive and account_id is not None:
         reached = await accounts.count_consecutive_failure(
             conn, account_id, ceiling=MAX_CONSECUTIVE_FAILURES, now=now
@@ -171,12 +172,12 @@ async def _block_password_login(conn: Conn, ctx: Context, account_id: uuid.UUID)
             account.confirmed_email,
             lambda link: texts.password_login_blocked(link, MAX_CONSECUTIVE_FAILURES),
         )
-    await audit.record(
+    await audited(
         conn,
-        at=now,
+        ctx,
+        "login.password_blocked",
         actor_id=account.person_id,
-        action="login.password_blocked",
-        client_addr=ctx.client_addr,
+        at=now,
         detail={"failures": MAX_CONSECUTIVE_FAILURES, "mailed": bool(account.confirmed_email)},
     )
 
@@ -211,13 +212,8 @@ async def _login(
     account = await accounts.by_username(conn, username)
     throttled = await _throttle(conn, ctx, name_key)
     if throttled:
-        await audit.record(
-            conn,
-            at=now,
-            actor_id=account.person_id if account else None,
-            action="login.throttled",
-            client_addr=ctx.client_addr,
-        )
+        actor_id = account.person_id if account else None
+        await audited(conn, ctx, "login.throttled", actor_id=actor_id, at=now)
         return throttled
     ok = await passwords.verify(account.password_hash if account else None, password)
     if account is None or not ok or account.password_login_blocked_at is not None:
@@ -279,12 +275,12 @@ async def _login(
         masked = _mask_mobile(account.confirmed_mobile)
     else:
         masked = "autentiseringsapp"
-    await audit.record(
+    await audited(
         conn,
-        at=now,
+        ctx,
+        "login.password_ok",
         actor_id=account.person_id,
-        action="login.password_ok",
-        client_addr=ctx.client_addr,
+        at=now,
         detail={"channel": channel},
     )
     return Challenge(challenge_id, channel, masked)
@@ -368,14 +364,8 @@ async def _verify_code(
         now=now,
     )
     await accounts.clear_consecutive_failures(conn, account.id)
-    await audit.record(
-        conn,
-        at=now,
-        actor_id=account.person_id,
-        action="login.success",
-        client_addr=ctx.client_addr,
-        detail={"channel": challenge.channel},
-    )
+    detail = {"channel": challenge.channel}
+    await audited(conn, ctx, "login.success", actor_id=account.person_id, at=now, detail=detail)
     roles = await persons.global_roles(conn, [account.person_id])
     # The rest of this request is answered as the person who just logged in.
     ctx.viewer = Viewer(
@@ -425,13 +415,7 @@ async def logout(ctx: Context) -> bool:
     async with ctx.pool.acquire() as conn, conn.transaction():
         await accounts.revoke_session(conn, viewer.session_id, ctx.now())
         await notify_access_changed(conn, f"session:{viewer.session_id}")
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="logout",
-            client_addr=ctx.client_addr,
-        )
+        await audited(conn, ctx, "logout")
     return True
 
 
@@ -489,9 +473,7 @@ async def _change_password(
     await accounts.revoke_sessions(conn, account.id, now, keep=viewer.session_id)
     await notify_access_changed(conn, f"account:{account.id}")
     await _notify_change(conn, person, "PASSWORD", now)
-    await audit.record(
-        conn, at=now, actor_id=person.id, action="password.changed", client_addr=ctx.client_addr
-    )
+    await audited(conn, ctx, "password.changed", at=now)  # person is the viewer's
     return None
 
 
@@ -522,12 +504,12 @@ async def request_password_reset(ctx: Context, username_or_email: str) -> bool:
                 sent=sent,
                 now=now,
             )
-        await audit.record(
+        await audited(
             conn,
-            at=now,
+            ctx,
+            "password.reset_throttled" if limit else "password.reset_requested",
             actor_id=person.id if person else None,
-            action="password.reset_throttled" if limit else "password.reset_requested",
-            client_addr=ctx.client_addr,
+            at=now,
             detail={"limit": limit} if limit else None,
         )
     return True
@@ -636,12 +618,12 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> bool:
             # The invitation reached this address: it is the holder's, confirmed. Exactly
             # the address it was sent to, whatever anyone typed into the person since.
             await accounts.set_confirmed_contact(conn, account.id, "EMAIL", row.sent_to)
-        await audit.record(
+        await audited(
             conn,
-            at=now,
+            ctx,
+            f"password.set_by_{row.kind.lower()}",
             actor_id=person.id,
-            action=f"password.set_by_{row.kind.lower()}",
-            client_addr=ctx.client_addr,
+            at=now,
             detail={"confirmedEmail": row.sent_to} if row.kind == "INVITATION" else None,
         )
     return True
@@ -659,13 +641,7 @@ async def setup_authenticator_app(ctx: Context) -> str:
         assert account is not None
         # Sealed at rest: a copy of the database does not give the app's codes.
         await accounts.set_pending_totp(conn, account.id, ctx.settings.secret_box.seal(secret))
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="totp.setup",
-            client_addr=ctx.client_addr,
-        )
+        await audited(conn, ctx, "totp.setup")
     return str(pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name=TOTP_ISSUER))
 
 
@@ -693,13 +669,7 @@ async def confirm_authenticator_app(ctx: Context, code: str) -> bool:
             error = None
             await accounts.activate_totp(conn, account.id, counter)
             await _notify_change(conn, person, "OTP_CHANNEL", now)
-            await audit.record(
-                conn,
-                at=now,
-                actor_id=person.id,
-                action="totp.confirmed",
-                client_addr=ctx.client_addr,
-            )
+            await audited(conn, ctx, "totp.confirmed", at=now)  # person is the viewer's
     if error:
         raise error
     return True
@@ -756,13 +726,12 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
             lambda link: texts.invitation(link, name),
             sent_to=person.email,
         )
-        await audit.record(
+        await audited(
             conn,
+            ctx,
+            "account.created",
+            target=pid,
             at=now,
-            actor_id=viewer.person_id,
-            action="account.created",
-            target=str(pid),
-            client_addr=ctx.client_addr,
             detail={"username": name, "otpChannel": otp_channel, "invitedAddress": person.email},
         )
         if person.mobile:

@@ -17,12 +17,13 @@ import uuid
 
 from graphql import GraphQLError
 
-from db import accounts, audit, contact_changes, persons
+from db import accounts, contact_changes, persons
 from db.accounts import AccountRow
 from db.contact_changes import ContactChangeRow
 from db.persons import PersonRow
 from db.pool import Conn
 from resolvers import access, notify, texts
+from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import bad_input, code_expired, forbidden, unauthenticated
 
@@ -139,13 +140,13 @@ async def open_change(
         await notify.queue_sms(
             conn, account.confirmed_mobile, texts.contact_change_requested_sms(field), now
         )
-    await audit.record(
+    await audited(
         conn,
-        at=now,
+        ctx,
+        "contact.change_requested",
         actor_id=requested_by,
-        action="contact.change_requested",
-        target=str(person.id),
-        client_addr=ctx.client_addr,
+        at=now,
+        target=person.id,
         detail={"field": field, "newValue": new, "changeId": str(change.id)},
     )
 
@@ -199,13 +200,12 @@ async def _confirm(
     if denial:
         # The link reached someone other than the holder: it is dead from now on.
         await contact_changes.cancel(conn, change.id, now)
-        await audit.record(
+        await audited(
             conn,
+            ctx,
+            "contact.confirm_refused",
             at=now,
-            actor_id=viewer.person_id,
-            action="contact.confirm_refused",
-            target=str(change.person_id),
-            client_addr=ctx.client_addr,
+            target=change.person_id,
             detail={"field": change.field, "changeId": str(change.id)},
         )
         return forbidden(
@@ -229,13 +229,13 @@ async def _apply(conn: Conn, ctx: Context, change: ContactChangeRow, now: dt.dat
         await notify.queue_email(
             conn, account.confirmed_email, texts.change_notice(change.field), now
         )
-    await audit.record(
+    await audited(
         conn,
-        at=now,
+        ctx,
+        "contact.confirmed",
         actor_id=change.person_id,
-        action="contact.confirmed",
-        target=str(change.person_id),
-        client_addr=ctx.client_addr,
+        at=now,
+        target=change.person_id,
         detail={"field": change.field, "newValue": change.new_value, "changeId": str(change.id)},
     )
     return row

@@ -12,23 +12,17 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
-from db import audit, content, plans
+from db import content, plans
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.plans import ParticipantRow, PlanView
 from db.pool import Conn
 from resolvers import access, notify, validation
-from resolvers.context import Context
+from resolvers.audit_trail import audited
+from resolvers.context import OSLO, Context
 from resolvers.errors import bad_input, forbidden, not_found
-from resolvers.plans import (
-    _fresh,
-    _locked_view,
-    facts,
-    named_participant,
-    require_section,
-    require_viewer,
-    view_of,
-    visible_plan,
-)
+from resolvers.guard import require_section, require_viewer, view_of, visible_plan, writable
+from resolvers.plan_facts import facts
+from resolvers.plans import named_participant
 
 GOAL_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "CANCELLED")
 ACTIVITY_STATUSES = ("PLANNED", "IN_PROGRESS", "DONE", "CANCELLED")
@@ -153,8 +147,6 @@ async def calendar(
 
 
 def _oslo_midnight(day: dt.date) -> dt.datetime:
-    from resolvers.context import OSLO
-
     return dt.datetime.combine(day, dt.time(), OSLO)
 
 
@@ -180,15 +172,6 @@ async def readable_document(
 
 
 # --- writing -----------------------------------------------------------------------------
-
-
-async def _writable(conn: Conn, ctx: Context, plan_id: uuid.UUID, section: str) -> PlanView:
-    view = await _locked_view(conn, ctx, plan_id)
-    denial = access.write_denial(facts(view), section, ctx.today())
-    if denial:
-        raise forbidden(denial)
-    assert view.mine is not None
-    return view
 
 
 async def _responsible(conn: Conn, view: PlanView, responsible_id: str | None) -> uuid.UUID | None:
@@ -235,15 +218,7 @@ async def _after_change(
     """Every content change: plan endret, audit, and the participants' notifications."""
     assert view.mine is not None
     await plans.touch(conn, view.plan.id, ctx.now())
-    await audit.record(
-        conn,
-        at=ctx.now(),
-        actor_id=view.mine.person_id,
-        action=action,
-        target=str(target),
-        client_addr=ctx.client_addr,
-        detail={"plan": str(view.plan.id)},
-    )
+    await audited(conn, ctx, action, target=target, detail={"plan": str(view.plan.id)})
     await notify.notify(conn, ctx, view, event, actor_id=view.mine.id, section=section)
 
 
@@ -251,7 +226,7 @@ async def _check_reachable(
     conn: Conn, ctx: Context, plan_id: uuid.UUID | None, section: str, what: str
 ) -> None:
     """A goal or activity addressed by id: NOT_FOUND unless it exists in a plan the viewer
-    takes part in; a participant who may not read its section hears why, as from _writable
+    takes part in; a participant who may not read its section hears why, as from guard.writable
     (PLAN_ENDED, then consent, then grant)."""
     viewer = require_viewer(ctx)
     if plan_id is None:
@@ -285,7 +260,7 @@ async def add_goal(
     title = validation.required_text("title", title, max_length=300)
     text = validation.text("description", description, max_length=10_000)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _writable(conn, ctx, pid, "goals")
+        view = await writable(conn, ctx, pid, "goals")
         assert view.mine is not None
         parent = None
         if parent_id is not None:
@@ -308,7 +283,7 @@ async def add_goal(
             ctx.now(),
         )
         await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.added", row.id, "goals")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -317,11 +292,11 @@ async def update_goal(
 ) -> GoalRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         goal = await _goal_in_visible_plan(conn, ctx, goal_id, "id")
-        view = await _writable(conn, ctx, goal.plan_id, "goals")
+        view = await writable(conn, ctx, goal.plan_id, "goals")
         values = _edits(title, description, status, GOAL_STATUSES)
         row = await content.update_goal(conn, goal.id, values, ctx.now())
         await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.updated", row.id, "goals")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -344,7 +319,7 @@ async def add_activity(
     _dates(start_date, end_date)
     async with ctx.pool.acquire() as conn, conn.transaction():
         goal = await _goal_in_visible_plan(conn, ctx, goal_id, "goalId")
-        view = await _writable(conn, ctx, goal.plan_id, "activities")
+        view = await writable(conn, ctx, goal.plan_id, "activities")
         assert view.mine is not None
         row = await content.insert_activity(
             conn,
@@ -364,7 +339,7 @@ async def add_activity(
         await _after_change(
             conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.added", row.id, "activities"
         )
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -384,13 +359,13 @@ async def update_activity(
 ) -> ActivityRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         activity = await _activity_in_visible_plan(conn, ctx, activity_id, "id")
-        view = await _writable(conn, ctx, activity.plan_id, "activities")
+        view = await writable(conn, ctx, activity.plan_id, "activities")
         values = _edits(title, description, status, ACTIVITY_STATUSES)
         row = await content.update_activity(conn, activity.id, values, ctx.now())
         await _after_change(
             conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.updated", row.id, "activities"
         )
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -409,13 +384,13 @@ async def add_comment(
             assert activity_id is not None
             activity = await _activity_in_visible_plan(conn, ctx, activity_id, "activityId")
             plan_id, section, target = activity.plan_id, "activities", {"activity_id": activity.id}
-        view = await _writable(conn, ctx, plan_id, section)
+        view = await writable(conn, ctx, plan_id, section)
         assert view.mine is not None
         row = await content.insert_comment(
             conn, {"plan_id": plan_id, "author_id": view.mine.id, "body": text, **target}, ctx.now()
         )
         await _after_change(conn, ctx, view, "COMMENT", "comment.added", row.id, section)
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -436,7 +411,7 @@ async def add_calendar_entry(
     if ends_at is not None and ends_at < starts_at:
         raise bad_input("endsAt", "endsAt cannot be before startsAt.")
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _writable(conn, ctx, pid, "calendar")
+        view = await writable(conn, ctx, pid, "calendar")
         assert view.mine is not None
         row = await content.insert_calendar_entry(
             conn,
@@ -451,7 +426,7 @@ async def add_calendar_entry(
             ctx.now(),
         )
         await _after_change(conn, ctx, view, "CALENDAR_ENTRY", "calendar.added", row.id, "calendar")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -523,7 +498,7 @@ async def upload_document(ctx: Context, plan_id: str, upload: Upload) -> Documen
         raise bad_input("file", "Allowed are PDF, PNG, JPEG, DOCX, XLSX and plain text.")
     name = _document_name(upload.filename)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _writable(conn, ctx, pid, "documents")
+        view = await writable(conn, ctx, pid, "documents")
         assert view.mine is not None
         row = await content.insert_document(
             conn,
@@ -538,14 +513,12 @@ async def upload_document(ctx: Context, plan_id: str, upload: Upload) -> Documen
             ctx.now(),
         )
         await plans.touch(conn, pid, ctx.now())
-        await audit.record(
+        await audited(
             conn,
-            at=ctx.now(),
-            actor_id=view.mine.person_id,
-            action="document.uploaded",
-            target=str(row.id),
-            client_addr=ctx.client_addr,
+            ctx,
+            "document.uploaded",
+            target=row.id,
             detail={"plan": str(pid), "type": kind, "size": len(upload.data)},
         )
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row

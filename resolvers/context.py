@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from db.access_log import Read
+from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
-    from resolvers.loaders import Loaders
 
 Clock = Callable[[], dt.datetime]
 
@@ -68,6 +68,10 @@ class Context:
         """Innsyn i logg: remember that the viewer read this (one row per request)."""
         if self.viewer is not None:
             self.reads.add(Read(plan_id, subject_id, what))
+
+    def reload_loaders(self) -> None:
+        """After a write, the rest of this request reads everything anew."""
+        self.loaders = Loaders(self.pool, self.viewer.person_id if self.viewer else None)
 
     def now(self) -> dt.datetime:
         return self.clock()

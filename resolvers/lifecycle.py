@@ -7,15 +7,17 @@ import datetime as dt
 import hashlib
 import uuid
 
-from db import archives, audit, plans
+from db import archives, plans
 from db.archives import ArchiveRow
 from db.bus import notify_access_changed
 from db.pool import Conn
 from resolvers import access, pdf, snapshot, validation
+from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
+from resolvers.guard import deny, locked_view, visible_plan
 from resolvers.messages import visible as message_visible
-from resolvers.plans import _deny, _fresh, _locked_view, facts, owner_facts, visible_plan
+from resolvers.plan_facts import facts, owner_facts
 
 
 async def _archive(conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | None) -> ArchiveRow:
@@ -33,13 +35,11 @@ async def _archive(conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | N
         pdf=rendered,
         now=ctx.now(),
     )
-    await audit.record(
+    await audited(
         conn,
-        at=ctx.now(),
-        actor_id=ctx.viewer.person_id if ctx.viewer else None,
-        action="plan.archived",
-        target=str(plan_id),
-        client_addr=ctx.client_addr,
+        ctx,
+        "plan.archived",
+        target=plan_id,
         detail={"archive": str(row.id), "sha256": row.sha256},
     )
     return row
@@ -50,25 +50,17 @@ async def end_plan(ctx: Context, plan_id: str, end_date: dt.date, reason: str) -
     pid = validation.identifier("id", plan_id)
     why = validation.required_text("reason", reason, max_length=2000)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _locked_view(conn, ctx, pid)
-        _deny(access.coordinator_denial(facts(view)))
+        view = await locked_view(conn, ctx, pid)
+        deny(access.coordinator_denial(facts(view)))
         if end_date < view.plan.start_date:
             raise bad_input("endDate", "endDate cannot be before the plan's start.")
         await plans.update_plan(
             conn, pid, {"status": "ENDED", "end_date": end_date, "end_reason": why}, ctx.now()
         )
         await _archive(conn, ctx, pid, f"Avsluttet: {why}")
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=view.mine.person_id if view.mine else None,
-            action="plan.ended",
-            target=str(pid),
-            client_addr=ctx.client_addr,
-            detail={"endDate": str(end_date)},
-        )
+        await audited(conn, ctx, "plan.ended", target=pid, detail={"endDate": str(end_date)})
         await notify_access_changed(conn, f"plan:{pid}")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return pid
 
 
@@ -76,17 +68,17 @@ async def archive_plan(ctx: Context, plan_id: str) -> ArchiveRow:
     """Archive now (coordinator, also after the plan has ended)."""
     pid = validation.identifier("id", plan_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _locked_view(conn, ctx, pid)
-        _deny(access.coordinator_denial(facts(view), allow_ended=True))
+        view = await locked_view(conn, ctx, pid)
+        deny(access.coordinator_denial(facts(view), allow_ended=True))
         row = await _archive(conn, ctx, pid, "Arkivert av koordinator")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
 async def plan_archives(ctx: Context, plan_id: uuid.UUID) -> list[ArchiveRow]:
     """Arkiv: the coordinator, the owner and whoever represents the owner."""
     view = await visible_plan(ctx, plan_id)
-    _deny(access.archives_read_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
+    deny(access.archives_read_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
     async with ctx.pool.acquire() as conn:
         return (await archives.of_plans(conn, [plan_id]))[plan_id]
 

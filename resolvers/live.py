@@ -18,7 +18,7 @@ from resolvers import access, access_log, auth, validation
 from resolvers.context import Context
 from resolvers.errors import forbidden, not_found, unauthenticated
 from resolvers.loaders import Loaders
-from resolvers.plans import facts
+from resolvers.plan_facts import facts
 
 log = logging.getLogger("plangruppe.live")
 

@@ -6,21 +6,16 @@ import base64
 import datetime as dt
 from dataclasses import dataclass
 
-from db import audit, messages, plans
+from db import messages, plans
 from db.messages import MessageRow
 from db.plans import ParticipantRow, PlanView
 from resolvers import access, notify, validation
+from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden
-from resolvers.plans import (
-    _fresh,
-    facts,
-    named_participant,
-    require_section,
-    view_of,
-    visible_participant,
-    visible_plan,
-)
+from resolvers.guard import require_section, view_of, visible_plan, writable
+from resolvers.plan_facts import facts
+from resolvers.plans import named_participant, visible_participant
 
 MAX_PAGE = 100
 
@@ -124,10 +119,8 @@ async def post(
         chosen = list(
             dict.fromkeys(validation.identifier("recipientIds", r) for r in recipient_ids)
         )
-    from resolvers.content import _writable
-
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _writable(conn, ctx, pid, "messages")
+        view = await writable(conn, ctx, pid, "messages")
         assert view.mine is not None
         if chosen is not None:
             members = {m.id for m in (await plans.participants_of(conn, [pid]))[pid]}
@@ -142,17 +135,15 @@ async def post(
             now=ctx.now(),
         )
         await plans.touch(conn, pid, ctx.now())
-        await audit.record(
+        await audited(
             conn,
-            at=ctx.now(),
-            actor_id=view.mine.person_id,
-            action="message.posted",
-            target=str(row.id),
-            client_addr=ctx.client_addr,
+            ctx,
+            "message.posted",
+            target=row.id,
             detail={"plan": str(pid), "recipients": len(chosen) if chosen else None},
         )
         await notify.notify(conn, ctx, view, "MESSAGE_TO_ME", actor_id=view.mine.id, only=chosen)
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -165,5 +156,5 @@ async def mark_read(ctx: Context, plan_id: str) -> int:
     async with ctx.pool.acquire() as conn, conn.transaction():
         before = await messages.mark_read(conn, view.plan.id, view.mine.person_id, now)
         newly = await messages.since(conn, view.plan.id, before, now)
-    _fresh(ctx)
+    ctx.reload_loaders()
     return sum(1 for r in newly if r.author_id != view.mine.id and visible(ctx, view, r))

@@ -12,6 +12,7 @@ from db.plans import ParticipantRow, PlanView
 from db.pool import Conn
 from resolvers import access, texts
 from resolvers.context import Context
+from resolvers.plan_facts import facts
 from resolvers.secret_box import SecretBox
 
 # Which section a participant must be able to read to hear of an event.
@@ -99,8 +100,6 @@ async def notify(
 ) -> int:
     """Queue the event for every participant who may read its section and chose to hear of
     it; ``only`` narrows to chosen participant ids. Returns how many messages were queued."""
-    from resolvers.plans import facts
-
     members = (await plans.participants_of(conn, [view.plan.id]))[view.plan.id]
     wanted = set(only) if only is not None else None
     today = ctx.today()

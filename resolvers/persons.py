@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from db import accounts, audit, persons, plans
+from db import accounts, persons, plans
 from db.persons import PersonRow
 from db.pool import Conn
 from resolvers import access, contact, notify, texts, validation
+from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
 
@@ -235,14 +236,7 @@ async def create_person(
             )
             await _check_duplicates(ctx, viewer, same, born, confirm_new=confirm_new)
         row = await persons.insert(conn, values)
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="person.created",
-            target=str(row.id),
-            client_addr=ctx.client_addr,
-        )
+        await audited(conn, ctx, "person.created", target=row.id)
     return row
 
 
@@ -360,15 +354,7 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
             found = await persons.by_id(conn, pid)
             assert found is not None
             row = found
-        await audit.record(
-            conn,
-            at=now,
-            actor_id=viewer.person_id,
-            action="person.updated",
-            target=str(pid),
-            client_addr=ctx.client_addr,
-            detail={"fields": fields},
-        )
+        await audited(conn, ctx, "person.updated", target=pid, at=now, detail={"fields": fields})
     ctx.loaders.person_by_id.clear(pid)
     ctx.loaders.person_by_id.prime(pid, row)
     return row
@@ -395,13 +381,11 @@ async def set_field_visibility(ctx: Context, field: str, visibility: str) -> Per
     viewer = _viewer(ctx)
     async with ctx.pool.acquire() as conn, conn.transaction():
         await persons.set_visibility(conn, viewer.person_id, field, visibility)
-        await audit.record(
+        await audited(
             conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="person.visibility",
-            target=str(viewer.person_id),
-            client_addr=ctx.client_addr,
+            ctx,
+            "person.visibility",
+            target=viewer.person_id,
             detail={"field": field, "visibility": visibility},
         )
     # clear(key) raises KeyError for a key this request has not loaded; clear_all never does.
@@ -422,15 +406,7 @@ async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> Pe
         if row is None:
             raise not_found("person")
         await persons.set_global_roles(conn, pid, roles)
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=viewer.person_id,
-            action="person.global_roles",
-            target=str(pid),
-            client_addr=ctx.client_addr,
-            detail={"roles": sorted(roles)},
-        )
+        await audited(conn, ctx, "person.global_roles", target=pid, detail={"roles": sorted(roles)})
     ctx.loaders.global_roles_by_person.clear_all()  # clear(pid) raises if not loaded
     return row
 

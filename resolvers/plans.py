@@ -10,103 +10,34 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from graphql import GraphQLError
 
-from db import audit, persons, plans
+from db import persons, plans
 from db.bus import notify_access_changed
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanFilter, PlanView
 from db.pool import Conn
 from resolvers import access, notify, validation
-from resolvers.context import Context, Viewer
-from resolvers.errors import bad_input, forbidden, not_found, unauthenticated
-from resolvers.loaders import Loaders
+from resolvers.audit_trail import audited
+from resolvers.context import Context
+from resolvers.errors import bad_input, forbidden, not_found
+from resolvers.guard import (
+    deny,
+    locked_view,
+    require_section,
+    require_viewer,
+    view_of,
+    visible_plan,
+)
 from resolvers.notify import DEFAULTS
+from resolvers.plan_facts import facts, grant, owner_facts
 
 MAX_PAGE = 100
 NOTIFICATION_EVENTS = tuple(DEFAULTS)
 
 
-def require_viewer(ctx: Context) -> Viewer:
-    if ctx.viewer is None:
-        raise unauthenticated()
-    return ctx.viewer
-
-
-def _grant(data: Mapping[str, Any] | None) -> access.Grant:
-    return access.NOTHING.overridden(data or {})
-
-
-def facts(view: PlanView) -> access.PlanFacts:
-    """The plain facts access.py decides on, computed once per loaded plan view."""
-    cached = view.__dict__.get("_facts")
-    if cached is None:
-        cached = _facts(view)
-        object.__setattr__(view, "_facts", cached)  # a per-request cache on a frozen row
-    assert isinstance(cached, access.PlanFacts)
-    return cached
-
-
-def _facts(view: PlanView) -> access.PlanFacts:
-    consent = view.consent
-    mine = view.mine
-    return access.PlanFacts(
-        plan_id=view.plan.id,
-        ended=view.plan.status == "ENDED",
-        consent=access.ConsentFacts(
-            consent.expires_on, consent.revoked_on, _grant(consent.default_grant)
-        )
-        if consent
-        else None,
-        mine=access.Participation(
-            mine.id, mine.role, mine.rights, mine.consent_expires_on, mine.person_id
-        )
-        if mine
-        else None,
-    )
-
-
-async def owner_facts(ctx: Context, view: PlanView) -> access.OwnerFacts:
-    """The owner's birth date and the parent named by the plan's consent, for
-    access.represents_owner (loaded with the plan header, batched across plans)."""
-    owner = await lead(ctx, view, access.OWNER)
-    person = await ctx.loaders.person_by_id.load(owner.person_id) if owner else None
-    consent = view.consent
-    parents = (
-        frozenset({consent.given_by})
-        if consent is not None and consent.given_by_relation == "PARENT"
-        else frozenset()
-    )
-    return access.OwnerFacts(person.birth_date if person else None, parents)
-
-
 # --- reading -----------------------------------------------------------------------------
-
-
-async def visible_plan(ctx: Context, plan_id: str | uuid.UUID, field: str = "id") -> PlanView:
-    """The plan if the viewer may know of it; NOT_FOUND otherwise (no leak of existence)."""
-    viewer = require_viewer(ctx)
-    pid = plan_id if isinstance(plan_id, uuid.UUID) else validation.identifier(field, plan_id)
-    view = await ctx.loaders.plan_view_by_id.load(pid)
-    if view is None or not access.plan_visible(facts(view), viewer.global_roles):
-        raise not_found("plan")
-    return view
-
-
-async def view_of(ctx: Context, plan_id: uuid.UUID) -> PlanView:
-    view = await ctx.loaders.plan_view_by_id.load(plan_id)
-    assert view is not None
-    return view
-
-
-def require_section(ctx: Context, view: PlanView, section: str) -> None:
-    """Reading a section: allowed by access.section_denial, and written to the access log."""
-    denial = access.section_denial(facts(view), section, ctx.today())
-    if denial:
-        raise forbidden(denial)
-    ctx.record_read(view.plan.id, None, section)
 
 
 def my_access(ctx: Context, view: PlanView) -> access.Grant:
@@ -166,12 +97,6 @@ async def participants(ctx: Context, view: PlanView) -> list[ParticipantRow]:
     """Plangruppa: PARTICIPANTS >= READ."""
     require_section(ctx, view, "participants")
     return await ctx.loaders.participants_by_plan.load(view.plan.id) or []
-
-
-async def lead(ctx: Context, view: PlanView, role: str) -> ParticipantRow | None:
-    """The plan's owner or coordinator: part of the plan header, seen by all who see the plan."""
-    leads = await ctx.loaders.leads_by_plan.load(view.plan.id) or []
-    return next((p for p in leads if p.role == role), None)
 
 
 async def changed_since_my_last_visit(ctx: Context, view: PlanView) -> bool:
@@ -323,47 +248,6 @@ async def notifications(ctx: Context, participant: ParticipantRow) -> list[tuple
 # --- writing -----------------------------------------------------------------------------
 
 
-async def _locked_view(conn: Conn, ctx: Context, plan_id: uuid.UUID) -> PlanView:
-    viewer = require_viewer(ctx)
-    await plans.lock_plan(conn, plan_id)
-    view = (await plans.views(conn, viewer.person_id, [plan_id])).get(plan_id)
-    if view is None or not access.plan_visible(facts(view), viewer.global_roles):
-        raise not_found("plan")
-    return view
-
-
-def _deny(reason: str | None) -> None:
-    if reason:
-        raise forbidden(reason)
-
-
-def _fresh(ctx: Context) -> None:
-    """After a write, this request reads everything anew."""
-    ctx.loaders = Loaders(ctx.pool, ctx.viewer.person_id if ctx.viewer else None)
-
-
-async def _audit(
-    conn: Conn, ctx: Context, action: str, target: uuid.UUID, **detail: object
-) -> None:
-    await audit.record(
-        conn,
-        at=ctx.now(),
-        actor_id=ctx.viewer.person_id if ctx.viewer else None,
-        action=action,
-        target=str(target),
-        client_addr=ctx.client_addr,
-        detail={k: _jsonable(v) for k, v in detail.items()},
-    )
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, dt.date | uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
 @dataclass(frozen=True)
 class NewPlan:
     owner_id: str
@@ -378,7 +262,7 @@ class NewPlan:
 async def create_plan(ctx: Context, data: NewPlan) -> uuid.UUID:
     """Create a plan; the owner (planeier) and coordinator become its first participants."""
     viewer = require_viewer(ctx)
-    _deny(access.plan_create_denial(viewer.global_roles))
+    deny(access.plan_create_denial(viewer.global_roles))
     owner_id = validation.identifier("ownerId", data.owner_id)
     coordinator_id = validation.identifier("coordinatorId", data.coordinator_id)
     short_name = validation.required_text("shortName", data.short_name, max_length=120)
@@ -423,8 +307,14 @@ async def create_plan(ctx: Context, data: NewPlan) -> uuid.UUID:
                 joined_on=ctx.today(),
                 now=now,
             )
-        await _audit(conn, ctx, "plan.created", plan_id, owner=owner_id, coordinator=coordinator_id)
-    _fresh(ctx)
+        await audited(
+            conn,
+            ctx,
+            "plan.created",
+            target=plan_id,
+            detail={"owner": owner_id, "coordinator": coordinator_id},
+        )
+    ctx.reload_loaders()
     return plan_id
 
 
@@ -444,13 +334,13 @@ async def update_plan(
     if revision_date is not None:
         values["revision_date"] = revision_date
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _locked_view(conn, ctx, pid)
-        _deny(access.plan_edit_denial(facts(view)))
+        view = await locked_view(conn, ctx, pid)
+        deny(access.plan_edit_denial(facts(view)))
         if revision_date is not None and revision_date < view.plan.start_date:
             raise bad_input("revisionDate", "revisionDate cannot be before the plan's start.")
         await plans.update_plan(conn, pid, values, ctx.now())
-        await _audit(conn, ctx, "plan.updated", pid, **values)
-    _fresh(ctx)
+        await audited(conn, ctx, "plan.updated", target=pid, detail=values)
+    ctx.reload_loaders()
     return pid
 
 
@@ -474,8 +364,8 @@ async def record_consent(ctx: Context, plan_id: str, data: NewConsent) -> Consen
     if data.given_on > ctx.today():
         raise bad_input("givenOn", "givenOn cannot be in the future.")
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _locked_view(conn, ctx, pid)
-        _deny(access.coordinator_denial(facts(view)))
+        view = await locked_view(conn, ctx, pid)
+        deny(access.coordinator_denial(facts(view)))
         members = (await plans.participants_of(conn, [pid]))[pid]
         giver_part = next((p for p in members if p.person_id == giver), None)
         _check_consent_giver(giver_part, data.given_by_relation)
@@ -488,14 +378,20 @@ async def record_consent(ctx: Context, plan_id: str, data: NewConsent) -> Consen
                 "given_on": data.given_on,
                 "expires_on": data.expires_on,
                 "scope": scope,
-                "default_grant": _grant(data.default_grant).as_dict(),
+                "default_grant": grant(data.default_grant).as_dict(),
             },
             ctx.now(),
             require_viewer(ctx).person_id,
         )
-        await _audit(conn, ctx, "consent.recorded", pid, consent=row.id, expires_on=data.expires_on)
+        await audited(
+            conn,
+            ctx,
+            "consent.recorded",
+            target=pid,
+            detail={"consent": row.id, "expires_on": data.expires_on},
+        )
         await notify_access_changed(conn, f"plan:{pid}")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -512,15 +408,15 @@ def _check_consent_giver(giver: ParticipantRow | None, relation: str) -> None:
 async def revoke_consent(ctx: Context, plan_id: str) -> ConsentRow:
     pid = validation.identifier("planId", plan_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _locked_view(conn, ctx, pid)
-        _deny(access.revoke_consent_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
+        view = await locked_view(conn, ctx, pid)
+        deny(access.revoke_consent_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
         if view.consent is None:
             raise bad_input("planId", "The plan has no consent to revoke.")
         row = await plans.revoke_consent(conn, view.consent.id, ctx.today())
         await plans.touch(conn, pid, ctx.now())
-        await _audit(conn, ctx, "consent.revoked", pid, consent=row.id)
+        await audited(conn, ctx, "consent.revoked", target=pid, detail={"consent": row.id})
         await notify_access_changed(conn, f"plan:{pid}")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -542,8 +438,8 @@ async def add_participant(
     if role in (access.OWNER, access.COORDINATOR):
         raise bad_input("role", "A plan has one owner and one coordinator, set when it is created.")
     async with ctx.pool.acquire() as conn, conn.transaction():
-        view = await _locked_view(conn, ctx, pid)
-        _deny(access.coordinator_denial(facts(view)))
+        view = await locked_view(conn, ctx, pid)
+        deny(access.coordinator_denial(facts(view)))
         if await persons.by_id(conn, person) is None:
             raise bad_input("personId", "No such person.")
         members = (await plans.participants_of(conn, [pid]))[pid]
@@ -562,10 +458,14 @@ async def add_participant(
             now=ctx.now(),
         )
         await plans.touch(conn, pid, ctx.now())
-        await _audit(
-            conn, ctx, "participant.added", pid, participant=row.id, person=person, role=role
+        await audited(
+            conn,
+            ctx,
+            "participant.added",
+            target=pid,
+            detail={"participant": row.id, "person": person, "role": role},
         )
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -577,7 +477,7 @@ async def _locked_participant(
     if row is None:
         raise not_found("participant")
     try:
-        view = await _locked_view(conn, ctx, row.plan_id)
+        view = await locked_view(conn, ctx, row.plan_id)
     except GraphQLError:
         raise not_found("participant") from None
     if view.mine is None and row.left_on is None:
@@ -594,7 +494,7 @@ async def update_participant(
 ) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
-        _deny(access.coordinator_denial(facts(view)))
+        deny(access.coordinator_denial(facts(view)))
         if row.left_on is not None:
             raise bad_input("id", "The participant has left the plan.")
         values: dict[str, object] = {}
@@ -621,18 +521,22 @@ async def update_participant(
         if values:
             row = await plans.update_participant(conn, row.id, values)
             await plans.touch(conn, row.plan_id, ctx.now())
-            await _audit(
-                conn, ctx, "participant.updated", row.plan_id, participant=row.id, **values
+            await audited(
+                conn,
+                ctx,
+                "participant.updated",
+                target=row.plan_id,
+                detail={"participant": row.id, **values},
             )
             await notify_access_changed(conn, f"plan:{row.plan_id}")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
 async def remove_participant(ctx: Context, participant_id: str) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
-        _deny(access.coordinator_denial(facts(view)))
+        deny(access.coordinator_denial(facts(view)))
         if row.role == access.OWNER:
             raise bad_input("id", "The plan's owner cannot be removed.")
         if row.role == access.COORDINATOR:
@@ -641,9 +545,11 @@ async def remove_participant(ctx: Context, participant_id: str) -> ParticipantRo
             raise bad_input("id", "The participant has already left the plan.")
         row = await plans.update_participant(conn, row.id, {"left_on": ctx.today()})
         await plans.touch(conn, row.plan_id, ctx.now())
-        await _audit(conn, ctx, "participant.removed", row.plan_id, participant=row.id)
+        await audited(
+            conn, ctx, "participant.removed", target=row.plan_id, detail={"participant": row.id}
+        )
         await notify_access_changed(conn, f"plan:{row.plan_id}")
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -652,19 +558,16 @@ async def set_notification(
 ) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id, "participantId")
-        _deny(access.own_participation_denial(facts(view), row.id))
+        deny(access.own_participation_denial(facts(view), row.id))
         await plans.set_notification(conn, row.id, event, sms, email)
-        await _audit(
+        await audited(
             conn,
             ctx,
             "notification.set",
-            row.plan_id,
-            participant=row.id,
-            event=event,
-            sms=sms,
-            email=email,
+            target=row.plan_id,
+            detail={"participant": row.id, "event": event, "sms": sms, "email": email},
         )
-    _fresh(ctx)
+    ctx.reload_loaders()
     return row
 
 
@@ -675,6 +578,6 @@ async def mark_plan_visited(ctx: Context, plan_id: str) -> uuid.UUID:
         raise forbidden("NOT_PARTICIPANT")
     async with ctx.pool.acquire() as conn, conn.transaction():
         await plans.record_visit(conn, view.plan.id, viewer.person_id, ctx.now())
-        await _audit(conn, ctx, "plan.visited", view.plan.id)
-    _fresh(ctx)
+        await audited(conn, ctx, "plan.visited", target=view.plan.id)
+    ctx.reload_loaders()
     return view.plan.id

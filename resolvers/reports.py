@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from db import audit, reports
+from db import reports
 from resolvers import access, suppression
+from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, unauthenticated
 
@@ -31,14 +32,8 @@ def require_reporter(ctx: Context) -> None:
 
 async def _audit_use(ctx: Context, what: str) -> None:
     async with ctx.pool.acquire() as conn:
-        await audit.record(
-            conn,
-            at=ctx.now(),
-            actor_id=ctx.viewer.person_id if ctx.viewer else None,
-            action=f"report.{what}",
-            target=f"apikey:{ctx.api_key.key_id}" if ctx.api_key else None,
-            client_addr=ctx.client_addr,
-        )
+        target = f"apikey:{ctx.api_key.key_id}" if ctx.api_key else None
+        await audited(conn, ctx, f"report.{what}", target=target)
 
 
 async def plan_counts(

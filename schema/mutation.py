@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
-from resolvers import admin, auth, contact, content, lifecycle, persons, plans
+from resolvers import admin, auth, contact, content, guard, lifecycle, persons, plans
 from resolvers import messages as message_resolvers
 from resolvers.errors import unauthenticated
 from schema.context import Info
@@ -181,7 +181,7 @@ class Mutation:
                 revision_date=input.revision_date,
             ),
         )
-        return Plan(view=await plans.visible_plan(info.context, plan_id))
+        return Plan(view=await guard.visible_plan(info.context, plan_id))
 
     @strawberry.mutation(description="Change the plan header (coordinator).")
     async def update_plan(
@@ -195,7 +195,7 @@ class Mutation:
         plan_id = await plans.update_plan(
             info.context, id, short_name, type.value if type else None, revision_date
         )
-        return Plan(view=await plans.visible_plan(info.context, plan_id))
+        return Plan(view=await guard.visible_plan(info.context, plan_id))
 
     @strawberry.mutation(
         description="Record the plan's consent (coordinator); replaces the last one."
@@ -287,7 +287,7 @@ class Mutation:
     )
     async def mark_plan_visited(self, info: Info, id: strawberry.ID) -> Plan:
         plan_id = await plans.mark_plan_visited(info.context, id)
-        return Plan(view=await plans.visible_plan(info.context, plan_id))
+        return Plan(view=await guard.visible_plan(info.context, plan_id))
 
     # --- content ---
 
@@ -412,7 +412,7 @@ class Mutation:
     )
     async def end_plan(self, info: Info, id: strawberry.ID, end_date: dt.date, reason: str) -> Plan:
         plan_id = await lifecycle.end_plan(info.context, id, end_date, reason)
-        return Plan(view=await plans.visible_plan(info.context, plan_id))
+        return Plan(view=await guard.visible_plan(info.context, plan_id))
 
     @strawberry.mutation(description="Archive the plan now (coordinator).")
     async def archive_plan(self, info: Info, id: strawberry.ID) -> PlanArchive:

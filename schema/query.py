@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from db.plans import PlanFilter as PlanFilterData
-from resolvers import access_log, persons, plans, reports
+from resolvers import access_log, guard, persons, plans, reports
 from schema.context import Info
 from schema.inputs import PlanFilter
 from schema.types import (
@@ -66,7 +66,7 @@ class Query:
         " NOT_FOUND otherwise."
     )
     async def plan(self, info: Info, id: strawberry.ID) -> Plan | None:
-        return Plan(view=await plans.visible_plan(info.context, id))
+        return Plan(view=await guard.visible_plan(info.context, id))
 
     @strawberry.field(
         description="Find persons by name prefix and birth date (at most 50); anyone logged in."

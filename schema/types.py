@@ -15,7 +15,7 @@ from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRo
 from db.messages import MessageRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
-from resolvers import access, contact, content, persons
+from resolvers import access, contact, content, persons, plan_facts
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
@@ -398,13 +398,13 @@ class Plan:
 
     @strawberry.field(description="Planeier: the person the plan is for.")
     async def owner(self, info: Info) -> Participant:
-        row = await plan_resolvers.lead(info.context, self.view, "OWNER")
+        row = await plan_facts.lead(info.context, self.view, "OWNER")
         assert row is not None
         return Participant(row=row)
 
     @strawberry.field(description="Koordinator.")
     async def coordinator(self, info: Info) -> Participant | None:
-        row = await plan_resolvers.lead(info.context, self.view, "COORDINATOR")
+        row = await plan_facts.lead(info.context, self.view, "COORDINATOR")
         return Participant(row=row) if row else None
 
     @strawberry.field(description="Plan endret: something changed since I last visited.")
