@@ -1,20 +1,18 @@
-"""The Starlette application: /graphql over HTTP and WebSocket, document downloads, /health,
-and the process's workers (outbox, LISTEN bus). Who is asking is decided once per request by
-gateway/authentication.py."""
+"""The Starlette application: the GraphQL view (/graphql over HTTP and WebSocket) and
+`create_app`, which wires it to the file routes (gateway/files.py), /health
+(gateway/health.py), GraphiQL and the lifespan that runs the workers (gateway/lifespan.py).
+Who is asking is decided once per request by gateway/authentication.py."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 import asyncpg
 import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -35,75 +33,34 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
-from db.bus import MessageBus
-from db.pool import Conn, counting, create_pool
-from gateway import graphiql
+from db.pool import counting
+from gateway import files, graphiql, health
 from gateway.authentication import (
     AuthenticationMiddleware,
-    BearerBackend,
     DatabaseUnavailable,
     credentials,
 )
-from gateway.database import UNAVAILABLE_ERRORS, query_within
 from gateway.http_limits import (
     APPLICATION_JSON,
     CONTENT_TYPES,
     GRAPHQL_RESPONSE_JSON,
     GraphQLHttpLimits,
     error_body,
+    json_error,
     response_media_type,
 )
-from gateway.outbox import OutboxWorker
-from gateway.senders import Sender, senders_from_settings
+from gateway.lifespan import lifespan
+from gateway.senders import Sender
 from gateway.settings import Settings
-from resolvers import access_log, content, jobs, lifecycle, secret_box
-from resolvers.context import Clock, Context, Viewer, utc_now
+from gateway.state import GatewayState
+from resolvers.context import Clock, Context, utc_now
 from resolvers.loaders import Loaders
 from schema import build_schema
 
-log = logging.getLogger("plangruppe")
-
 MAX_IDEMPOTENCY_KEY = 255
-# /health answers within this: a load balancer's probe must not hang with the database.
-HEALTH_TIMEOUT = 1.0
 # graphql-transport-ws has no code for "the server cannot serve you now"; RFC 6455's 1013
 # (Try Again Later) is one that clients such as graphql-ws retry.
 WS_TRY_AGAIN_LATER = 1013
-_HEALTH_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
-
-
-class GatewayState:
-    """What one gateway process shares between requests."""
-
-    def __init__(
-        self, settings: Settings, pool: asyncpg.Pool, clock: Clock, bus: MessageBus | None
-    ) -> None:
-        self.settings = settings
-        self.pool = pool
-        self.clock = clock
-        self.bus = bus
-        self.auth = BearerBackend(pool, clock)
-
-    def context(
-        self,
-        viewer: Viewer | None,
-        token: str | None,
-        client: str | None,
-        request: object,
-        response: object = None,
-    ) -> Context:
-        return Context(
-            pool=self.pool,
-            settings=self.settings,
-            clock=self.clock,
-            viewer=viewer,
-            client_addr=client,
-            loaders=Loaders(self.pool, viewer.person_id if viewer else None),
-            request=request,
-            response=response,
-            bus=self.bus,
-            token=token,
-        )
 
 
 class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -178,6 +135,15 @@ class GatewayView(GraphQL[Context, None]):
         assert self._state is not None, "the gateway has not started"
         return self._state
 
+    @property
+    def running(self) -> GatewayState | None:
+        """The process's state while the lifespan runs, None before start-up and after."""
+        return self._state
+
+    def attach(self, state: GatewayState | None) -> None:
+        """The lifespan hands the process's state in at start-up and takes it back at shutdown."""
+        self._state = state
+
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """GraphQL multipart request: `operations` must be a JSON object and `map` an object
         of path lists. Strawberry walks them without checking; what breaks there is 400."""
@@ -213,7 +179,7 @@ class GatewayView(GraphQL[Context, None]):
     async def _idempotent(self, request: Request, key: str) -> Response:
         """A retry with the same Idempotency-Key returns the first result, creating nothing."""
         if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-            return _json_error(400, "Idempotency-Key must be 1-255 characters.")
+            return json_error(400, "Idempotency-Key must be 1-255 characters.")
         viewer = credentials(request.scope).viewer
         if viewer is None:
             return await self._answer(request)
@@ -230,9 +196,9 @@ class GatewayView(GraphQL[Context, None]):
                 headers={"Idempotent-Replayed": "true"},
             )
         if claim.outcome == "mismatch":
-            return _json_error(422, "This Idempotency-Key was used for a different request.")
+            return json_error(422, "This Idempotency-Key was used for a different request.")
         if claim.outcome == "pending":
-            return _json_error(409, "A request with this Idempotency-Key is still running.")
+            return json_error(409, "A request with this Idempotency-Key is still running.")
         response = await self._answer(request)
         async with self.state.pool.acquire() as conn:
             if response.status_code == 200 and getattr(response, "executed", False):
@@ -271,13 +237,10 @@ _MALFORMED_MULTIPART = (
 )
 
 
-def _json_error(status: int, message: str, code: str = "BAD_REQUEST") -> Response:
-    """A refusal outside GraphQL, in GraphQL's error shape like every other answer."""
-    return JSONResponse(error_body(message, code), status_code=status)
-
-
 SUBSCRIPTION = OperationType.SUBSCRIPTION
-_SUBSCRIPTIONS_OVER_WS = "Subscriptions are served over WebSocket (graphql-transport-ws)."
+_SUBSCRIPTIONS_OVER_WS = (
+    "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws)."
+)
 
 
 def _http_error(exc: HTTPException, media_type: str) -> Response:
@@ -286,9 +249,7 @@ def _http_error(exc: HTTPException, media_type: str) -> Response:
     cause = exc.__cause__
     if isinstance(cause, InvalidOperationTypeError) and cause.operation_type is SUBSCRIPTION:
         return JSONResponse(
-            error_body(
-                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws)."
-            ),
+            error_body(_SUBSCRIPTIONS_OVER_WS),
             status_code=400,
             media_type=content_type,
         )
@@ -330,21 +291,6 @@ def _refusal_status(result: GraphQLHTTPResponse) -> int:
     return 403 if codes == {"FORBIDDEN"} else 400
 
 
-def _refusal(exc: GraphQLError) -> Response:
-    """A file route's refusal: the resolver's error (code, reason) as JSON."""
-    extensions = dict(exc.extensions or {})
-    status = _STATUS_OF_CODE.get(str(extensions.get("code")), 400)
-    return JSONResponse({"errors": [{"message": exc.message, "extensions": extensions}]}, status)
-
-
-_STATUS_OF_CODE = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "BAD_USER_INPUT": 400,
-}
-
-
 def create_app(
     settings: Settings,
     *,
@@ -356,130 +302,24 @@ def create_app(
 ) -> Starlette:
     """The gateway app. Without a pool it opens one on settings.database_url at start-up."""
     view = GatewayView(build_schema(production=settings.production), settings)
-    database = dsn or settings.database_url
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own_pool = pool is None
-        assert database or not own_pool, "no database"
-        active = pool or await create_pool(database or "")
-        await _seal_plain_secrets(active, settings)
-        bus = MessageBus(database, active) if database else None
-        if bus:
-            await bus.start()
-        view._state = GatewayState(settings, active, clock, bus)
-        tasks = []
-        if run_workers:
-            worker = OutboxWorker(
-                active,
-                senders or senders_from_settings(settings),
-                clock,
-                box=settings.secret_box,
-            )
-            tasks.append(asyncio.create_task(worker.run_forever(), name="outbox"))
-            tasks.append(asyncio.create_task(jobs.run_forever(active, clock), name="jobs"))
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if bus:
-                await bus.stop()
-            view._state = None
-            if own_pool:
-                await active.close()
-
-    async def health(_: Request) -> Response:
-        """200 when the database answers within HEALTH_TIMEOUT (acquire and query), else 503."""
-        if view._state is None:
-            return JSONResponse({"status": "starting"}, status_code=503)
-        try:
-            await query_within(view.state.pool, HEALTH_TIMEOUT, _select_one)
-        except _HEALTH_ERRORS:
-            return JSONResponse({"status": "database unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
-
-    async def _file_context(request: Request) -> Context | Response:
-        found = credentials(request.scope)
-        if found.viewer is None:
-            return _json_error(401, "Log in first.", "UNAUTHENTICATED")
-        return view.state.context(found.viewer, found.token, found.client, request)
-
-    def _file(data: bytes, media_type: str, name: str) -> Response:
-        ascii_name = name.encode("ascii", "replace").decode().replace('"', "")
-        return Response(
-            data,
-            media_type=media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{ascii_name}"',
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
-
-    async def download(request: Request) -> Response:
-        """GET downloadUrl with the bearer token: the same access check as Plan.documents."""
-        ctx = await _file_context(request)
-        if isinstance(ctx, Response):
-            return ctx
-        params = request.path_params
-        try:
-            row, data = await content.readable_document(
-                ctx, params["plan_id"], params["document_id"]
-            )
-        except GraphQLError as exc:
-            return _refusal(exc)
-        finally:
-            await access_log.flush(ctx)
-        return _file(data, row.content_type, row.name)
-
-    async def archive(request: Request) -> Response:
-        """An archived copy of the plan, as JSON or PDF."""
-        ctx = await _file_context(request)
-        if isinstance(ctx, Response):
-            return ctx
-        params = request.path_params
-        kind = params["kind"]
-        if kind not in ("json", "pdf"):
-            return _json_error(404, "No such archive format.", "NOT_FOUND")
-        try:
-            row, data = await lifecycle.archive_file(
-                ctx, params["plan_id"], params["archive_id"], kind
-            )
-        except GraphQLError as exc:
-            return _refusal(exc)
-        finally:
-            await access_log.flush(ctx)
-        media = "application/json" if kind == "json" else "application/pdf"
-        return _file(data, media, f"plan-arkiv-{row.archived_at:%Y%m%d}.{kind}")
-
-    async def print_plan(request: Request) -> Response:
-        """Utskrift: the plan as PDF, with only the sections this viewer may read."""
-        ctx = await _file_context(request)
-        if isinstance(ctx, Response):
-            return ctx
-        try:
-            data = await lifecycle.print_pdf(ctx, request.path_params["plan_id"])
-        except GraphQLError as exc:
-            return _refusal(exc)
-        finally:
-            await access_log.flush(ctx)
-        return _file(data, "application/pdf", "plan.pdf")
 
     app = Starlette(
         routes=[
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
-            Route("/plans/{plan_id}/documents/{document_id}", download, methods=["GET"]),
-            Route("/plans/{plan_id}/archives/{archive_id}.{kind}", archive, methods=["GET"]),
-            Route("/plans/{plan_id}/print.pdf", print_plan, methods=["GET"]),
-            Route("/health", health),
+            *files.routes(lambda: view.state),
+            health.route(lambda: view.running),
             *([] if settings.production else graphiql.routes()),
         ],
-        lifespan=lifespan,
+        lifespan=lifespan(
+            settings,
+            pool=pool,
+            database=dsn or settings.database_url,
+            clock=clock,
+            senders=senders,
+            run_workers=run_workers,
+            attach=view.attach,
+        ),
     )
     # The last added runs first: limits refuse a request before its token is looked up.
     app.add_middleware(
@@ -499,10 +339,6 @@ def create_app(
         max_age=600,
     )
     return app
-
-
-async def _select_one(conn: Conn) -> object:
-    return await conn.fetchval("SELECT 1")
 
 
 class _StatementCount:
@@ -525,14 +361,6 @@ class _StatementCount:
 
         with counting() as count:
             await self.app(scope, receive, send_counted)
-
-
-async def _seal_plain_secrets(pool: asyncpg.Pool, settings: Settings) -> None:
-    """Secrets stored in clear before this version are sealed before the first request."""
-    async with pool.acquire() as conn, conn.transaction():
-        sealed = await secret_box.reseal_stored_secrets(conn, settings.secret_box, rotate=False)
-    if sealed:
-        log.info("sealed %d secrets that were stored in clear (docs/secrets.md)", sealed)
 
 
 def create_app_from_env() -> Starlette:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 1024 * 1024
@@ -160,6 +161,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def error_body(message: str, code: str = "BAD_REQUEST") -> dict[str, object]:
     """A GraphQL-shaped error response for a request that GraphQL did not execute."""
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def json_error(status: int, message: str, code: str = "BAD_REQUEST") -> Response:
+    """A refusal outside GraphQL, in GraphQL's error shape like every other answer."""
+    return JSONResponse(error_body(message, code), status_code=status)
 
 
 async def error_reply(

@@ -29,8 +29,8 @@ import pytest
 
 from db import migrate
 from db.pool import create_pool
-from gateway.app import HEALTH_TIMEOUT
 from gateway.authentication import LOOKUP_TIMEOUT
+from gateway.health import HEALTH_TIMEOUT
 from gateway.settings import Settings
 from tests.conftest import Gateway, running_gateway
 from tests.http.test_live_messages import socket
