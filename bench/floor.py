@@ -35,7 +35,7 @@ SELECT p.id, p.short_name, p.type, p.status, p.start_date, p.end_date, p.last_ar
        op.first_name AS owner_first, op.last_name AS owner_last,
        CASE WHEN opv.visibility = 'ALL' OR (coalesce(opv.visibility, 'PLAN') = 'PLAN'
             AND p.status = 'ACTIVE' AND c.revoked_on IS NULL AND c.expires_on >= current_date
-            -- PLAN counts only where I may read the plan group (access.shares_for_visibility)
+            -- PLAN counts only where I may read the plan group (policy.shares_for_visibility)
             AND (me.role IN ('OWNER', 'COORDINATOR') OR (
                  coalesce(me.consent_expires_on, c.expires_on) >= current_date
                  AND coalesce(me.rights ->> 'participants', c.default_grant ->> 'participants',

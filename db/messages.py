@@ -61,7 +61,7 @@ PageKey = tuple[uuid.UUID, int, dt.datetime | None, int | None, uuid.UUID | None
 
 async def pages(conn: Conn, keys: Sequence[PageKey]) -> dict[PageKey, list[MessageRow]]:
     """Newest first, one statement for every page of the batch. The row filter by recipient
-    is applied by the caller through access.message_visible."""
+    is applied by the caller through policy.message_visible."""
     records = await conn.fetch(
         "SELECT k.ord, page.* FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::bigint[],"
         "  $5::uuid[]) WITH ORDINALITY AS k(plan_id, n, before_at, before_seq, reader, ord)"

@@ -447,7 +447,7 @@ async def marks(
     """Both list columns in one statement. Unread: messages newer than the viewer's read mark
     (a few per plan). The database narrows to others' messages the viewer could see, so the
     limit never hides one behind messages that do not count; the caller decides through
-    access.message_visible."""
+    policy.message_visible."""
     records = await conn.fetch(
         "SELECT pid.id AS plan_id, v.visited_at, m.author_id, m.recipients"
         " FROM unnest($2::uuid[]) AS pid(id)"

@@ -1,1 +1,1 @@
-"""Resolvers: one module per area; the access rules live in access.py alone."""
+"""Resolvers: one module per area; the access rules live in resolvers/policy/ alone."""

@@ -10,7 +10,7 @@ import uuid
 from db import apikeys, audit
 from db.apikeys import ApiKeyRow
 from db.pool import Conn
-from resolvers import access, validation
+from resolvers import policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import ApiKeyViewer, Context, Viewer
 from resolvers.errors import bad_input, forbidden, not_found, unauthenticated
@@ -22,7 +22,7 @@ API_KEY_ROLES = frozenset({"REPORTER"})
 def _admin(ctx: Context) -> Viewer:
     if ctx.viewer is None:
         raise unauthenticated()
-    denial = access.api_key_admin_denial(ctx.viewer.global_roles)
+    denial = policy.api_key_admin_denial(ctx.viewer.global_roles)
     if denial:
         raise forbidden(denial)
     return ctx.viewer
@@ -86,7 +86,7 @@ async def api_key_viewer(
 async def create_service_unit(ctx: Context, name: str) -> tuple[uuid.UUID, str]:
     if ctx.viewer is None:
         raise unauthenticated()
-    denial = access.service_unit_admin_denial(ctx.viewer.global_roles)
+    denial = policy.service_unit_admin_denial(ctx.viewer.global_roles)
     if denial:
         raise forbidden(denial)
     label = validation.required_text("name", name, max_length=200)

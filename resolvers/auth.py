@@ -17,7 +17,7 @@ from graphql import GraphQLError
 from db import accounts, persons, plans
 from db.bus import notify_access_changed
 from db.pool import Conn
-from resolvers import access, contact, notify, passwords, texts, validation
+from resolvers import contact, notify, passwords, policy, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import (
@@ -235,7 +235,9 @@ async def _login(
         await accounts.rehash_password(conn, account.id, await passwords.hash_password(password))
     channel = _usable_channel(ctx, account)
     if channel is None:
-        return forbidden("ROLE_REQUIRED", "No permitted login channel is set up for this account.")
+        return forbidden(
+            policy.Reason.ROLE_REQUIRED, "No permitted login channel is set up for this account."
+        )
     challenge_id = uuid.uuid4()
     code = None if channel == "APP" else _new_code()
     await accounts.insert_challenge(
@@ -634,7 +636,7 @@ async def setup_authenticator_app(ctx: Context) -> str:
     viewer = _require_session(ctx)
     assert viewer.account_id is not None
     if "APP" not in ctx.settings.otp_channels:
-        raise forbidden("ROLE_REQUIRED", "Authenticator apps are not enabled here.")
+        raise forbidden(policy.Reason.ROLE_REQUIRED, "Authenticator apps are not enabled here.")
     secret = pyotp.random_base32()
     async with ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.by_id(conn, viewer.account_id)
@@ -686,7 +688,7 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
         raise bad_input("otpChannel", f"{otp_channel} is not an enabled login channel.")
     now = ctx.now()
     async with ctx.pool.acquire() as conn, conn.transaction():
-        denial = access.account_admin_denial(
+        denial = policy.account_admin_denial(
             viewer.global_roles,
             is_coordinator=await plans.is_coordinator_anywhere(conn, viewer.person_id),
         )
@@ -696,7 +698,7 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
         if person is None:
             raise not_found("person")
         me = await persons.by_id(conn, viewer.person_id)
-        scope = access.unit_scope_denial(
+        scope = policy.unit_scope_denial(
             viewer.global_roles,
             is_coordinator=await plans.is_coordinator_anywhere(conn, viewer.person_id),
             viewer_unit=me.service_unit_id if me else None,

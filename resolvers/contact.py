@@ -22,7 +22,7 @@ from db.accounts import AccountRow
 from db.contact_changes import ContactChangeRow
 from db.persons import PersonRow
 from db.pool import Conn
-from resolvers import access, notify, texts
+from resolvers import notify, policy, texts
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import bad_input, code_expired, forbidden, unauthenticated
@@ -196,7 +196,7 @@ async def _confirm(
         or change.expires_at <= now
     ):
         return code_expired("The link is invalid, expired or already used.")
-    denial = access.contact_confirmation_denial(viewer.account_id, change.account_id)
+    denial = policy.contact_confirmation_denial(viewer.account_id, change.account_id)
     if denial:
         # The link reached someone other than the holder: it is dead from now on.
         await contact_changes.cancel(conn, change.id, now)
@@ -245,7 +245,7 @@ async def pending_for(ctx: Context, person: PersonRow) -> list[ContactChangeRow]
     """Person.pendingContactChanges: the person themself only; nobody else learns of a
     pending address."""
     viewer = ctx.viewer
-    denial = access.own_account_denial(viewer.person_id if viewer else None, person.id)
+    denial = policy.own_account_denial(viewer.person_id if viewer else None, person.id)
     if denial:
         raise forbidden(denial)
     async with ctx.pool.acquire() as conn:

@@ -16,13 +16,13 @@ from db import content, plans
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.plans import ParticipantRow, PlanView
 from db.pool import Conn
-from resolvers import access, notify, validation
+from resolvers import notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import OSLO, Context
 from resolvers.errors import bad_input, forbidden, not_found
 from resolvers.guard import require_section, require_viewer, view_of, visible_plan, writable
-from resolvers.plan_facts import facts
 from resolvers.plans import named_participant
+from resolvers.policy.build import facts
 
 GOAL_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "ACHIEVED", "CANCELLED")
 ACTIVITY_STATUSES = ("PLANNED", "IN_PROGRESS", "DONE", "CANCELLED")
@@ -235,8 +235,8 @@ async def _check_reachable(
     if view.mine is None:
         raise not_found(what)
     plan, today = facts(view), ctx.today()
-    if access.section_denial(plan, section, today):
-        raise forbidden(access.write_denial(plan, section, today) or "NO_GRANT")
+    if policy.section_denial(plan, section, today):
+        raise forbidden(policy.write_denial(plan, section, today) or policy.Reason.NO_GRANT)
 
 
 async def _goal_in_visible_plan(conn: Conn, ctx: Context, goal_id: str, field: str) -> GoalRow:

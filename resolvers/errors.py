@@ -6,6 +6,8 @@ import math
 
 from graphql import GraphQLError
 
+from resolvers.policy.reasons import Reason
+
 CODES = frozenset(
     {
         "UNAUTHENTICATED",
@@ -33,8 +35,8 @@ def unauthenticated() -> GraphQLError:
     return app_error("UNAUTHENTICATED", "You must be logged in.")
 
 
-def forbidden(reason: str, message: str | None = None) -> GraphQLError:
-    return app_error("FORBIDDEN", message or _REASONS[reason], reason=reason)
+def forbidden(reason: Reason, message: str | None = None) -> GraphQLError:
+    return app_error("FORBIDDEN", message or _REASONS[reason], reason=reason.value)
 
 
 def not_found(what: str = "object") -> GraphQLError:
@@ -64,11 +66,11 @@ def rate_limited(retry_after: float) -> GraphQLError:
     )
 
 
-_REASONS = {
-    "NOT_PARTICIPANT": "You do not take part in this plan.",
-    "NO_GRANT": "The consent does not give you access to this.",
-    "CONSENT_EXPIRED": "Your consent in this plan has expired or was revoked.",
-    "PLAN_ENDED": "The plan has ended and is read-only.",
-    "FIELD_HIDDEN": "The person has hidden this field from you.",
-    "ROLE_REQUIRED": "Your role does not allow this.",
+_REASONS: dict[Reason, str] = {
+    Reason.NOT_PARTICIPANT: "You do not take part in this plan.",
+    Reason.NO_GRANT: "The consent does not give you access to this.",
+    Reason.CONSENT_EXPIRED: "Your consent in this plan has expired or was revoked.",
+    Reason.PLAN_ENDED: "The plan has ended and is read-only.",
+    Reason.FIELD_HIDDEN: "The person has hidden this field from you.",
+    Reason.ROLE_REQUIRED: "Your role does not allow this.",
 }

@@ -1,8 +1,8 @@
 """The checks a resolver passes before it reads or writes a plan: who is asking, which plan
-they may know of, and access.py's verdict turned into the error the caller sees.
+they may know of, and the policy's verdict turned into the error the caller sees.
 
 Shared by every plan area (plans, content, messages, lifecycle); the rules themselves live in
-resolvers/access.py.
+resolvers/policy/.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import uuid
 from db import plans
 from db.plans import PlanView
 from db.pool import Conn
-from resolvers import access, validation
+from resolvers import policy, validation
 from resolvers.context import Context, Viewer
 from resolvers.errors import forbidden, not_found, unauthenticated
-from resolvers.plan_facts import facts
+from resolvers.policy.build import facts
 
 
 def require_viewer(ctx: Context) -> Viewer:
@@ -25,8 +25,8 @@ def require_viewer(ctx: Context) -> Viewer:
     return ctx.viewer
 
 
-def deny(reason: str | None) -> None:
-    """FORBIDDEN with access.py's reason code, if it gave one."""
+def deny(reason: policy.Denial) -> None:
+    """FORBIDDEN with the policy's reason code, if it gave one."""
     if reason:
         raise forbidden(reason)
 
@@ -36,7 +36,7 @@ async def visible_plan(ctx: Context, plan_id: str | uuid.UUID, field: str = "id"
     viewer = require_viewer(ctx)
     pid = plan_id if isinstance(plan_id, uuid.UUID) else validation.identifier(field, plan_id)
     view = await ctx.loaders.plan_view_by_id.load(pid)
-    if view is None or not access.plan_visible(facts(view), viewer.global_roles):
+    if view is None or not policy.plan_visible(facts(view), viewer.global_roles):
         raise not_found("plan")
     return view
 
@@ -49,8 +49,8 @@ async def view_of(ctx: Context, plan_id: uuid.UUID) -> PlanView:
 
 
 def require_section(ctx: Context, view: PlanView, section: str) -> None:
-    """Reading a section: allowed by access.section_denial, and written to the access log."""
-    denial = access.section_denial(facts(view), section, ctx.today())
+    """Reading a section: allowed by policy.section_denial, and written to the access log."""
+    denial = policy.section_denial(facts(view), section, ctx.today())
     if denial:
         raise forbidden(denial)
     ctx.record_read(view.plan.id, None, section)
@@ -62,15 +62,15 @@ async def locked_view(conn: Conn, ctx: Context, plan_id: uuid.UUID) -> PlanView:
     viewer = require_viewer(ctx)
     await plans.lock_plan(conn, plan_id)
     view = (await plans.views(conn, viewer.person_id, [plan_id])).get(plan_id)
-    if view is None or not access.plan_visible(facts(view), viewer.global_roles):
+    if view is None or not policy.plan_visible(facts(view), viewer.global_roles):
         raise not_found("plan")
     return view
 
 
 async def writable(conn: Conn, ctx: Context, plan_id: uuid.UUID, section: str) -> PlanView:
-    """For a write to a section: the locked plan, if access.write_denial allows it."""
+    """For a write to a section: the locked plan, if policy.write_denial allows it."""
     view = await locked_view(conn, ctx, plan_id)
-    denial = access.write_denial(facts(view), section, ctx.today())
+    denial = policy.write_denial(facts(view), section, ctx.today())
     if denial:
         raise forbidden(denial)
     assert view.mine is not None

@@ -11,13 +11,13 @@ from db import archives, plans
 from db.archives import ArchiveRow
 from db.bus import notify_access_changed
 from db.pool import Conn
-from resolvers import access, pdf, snapshot, validation
+from resolvers import pdf, policy, snapshot, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
 from resolvers.guard import deny, locked_view, visible_plan
 from resolvers.messages import visible as message_visible
-from resolvers.plan_facts import facts, owner_facts
+from resolvers.policy.build import facts, owner_facts
 
 
 async def _archive(conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | None) -> ArchiveRow:
@@ -51,7 +51,7 @@ async def end_plan(ctx: Context, plan_id: str, end_date: dt.date, reason: str) -
     why = validation.required_text("reason", reason, max_length=2000)
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
-        deny(access.coordinator_denial(facts(view)))
+        deny(policy.coordinator_denial(facts(view)))
         if end_date < view.plan.start_date:
             raise bad_input("endDate", "endDate cannot be before the plan's start.")
         await plans.update_plan(
@@ -69,7 +69,7 @@ async def archive_plan(ctx: Context, plan_id: str) -> ArchiveRow:
     pid = validation.identifier("id", plan_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
-        deny(access.coordinator_denial(facts(view), allow_ended=True))
+        deny(policy.coordinator_denial(facts(view), allow_ended=True))
         row = await _archive(conn, ctx, pid, "Arkivert av koordinator")
     ctx.reload_loaders()
     return row
@@ -78,7 +78,7 @@ async def archive_plan(ctx: Context, plan_id: str) -> ArchiveRow:
 async def plan_archives(ctx: Context, plan_id: uuid.UUID) -> list[ArchiveRow]:
     """Arkiv: the coordinator, the owner and whoever represents the owner."""
     view = await visible_plan(ctx, plan_id)
-    deny(access.archives_read_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
+    deny(policy.archives_read_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
     async with ctx.pool.acquire() as conn:
         return (await archives.of_plans(conn, [plan_id]))[plan_id]
 
@@ -91,7 +91,7 @@ async def archive_file(
     as for an unknown id): they print what they may read now (print.pdf)."""
     view = await visible_plan(ctx, plan_id, "planId")
     owner = await owner_facts(ctx, view)
-    if access.archive_download_denial(facts(view), owner, ctx.today()):
+    if policy.archive_download_denial(facts(view), owner, ctx.today()):
         raise not_found("archive")
     aid = validation.identifier("archiveId", archive_id)
     async with ctx.pool.acquire() as conn:
@@ -106,11 +106,11 @@ async def print_pdf(ctx: Context, plan_id: str) -> bytes:
     """Utskrift: the plan as PDF with only the sections this viewer may read."""
     view = await visible_plan(ctx, plan_id, "planId")
     plan = facts(view)
-    denial = access.print_denial(plan, ctx.today())
+    denial = policy.print_denial(plan, ctx.today())
     if denial:
         raise forbidden(denial)
     today = ctx.today()
-    readable = {s for s in snapshot.ALL_SECTIONS if access.section_denial(plan, s, today) is None}
+    readable = {s for s in snapshot.ALL_SECTIONS if policy.section_denial(plan, s, today) is None}
     owner = await owner_facts(ctx, view)
     async with ctx.pool.acquire() as conn:
         doc = await snapshot.build(
@@ -118,7 +118,7 @@ async def print_pdf(ctx: Context, plan_id: str) -> bytes:
             view.plan.id,
             sections=readable,
             message_filter=lambda m: message_visible(ctx, view, m),
-            with_consent=access.consent_read_denial(plan, owner, today) is None,
+            with_consent=policy.consent_read_denial(plan, owner, today) is None,
         )
     for section in readable:
         ctx.record_read(view.plan.id, None, section)

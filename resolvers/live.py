@@ -14,11 +14,11 @@ from typing import Any
 
 from db.bus import MessageBus
 from db.messages import MessageRow
-from resolvers import access, access_log, auth, validation
+from resolvers import access_log, auth, policy, validation
 from resolvers.context import Context
 from resolvers.errors import forbidden, not_found, unauthenticated
 from resolvers.loaders import Loaders
-from resolvers.plan_facts import facts
+from resolvers.policy.build import facts
 
 log = logging.getLogger("plangruppe.live")
 
@@ -40,22 +40,22 @@ async def _current(ctx: Context, *, touch: bool = True) -> Context:
     return replace(ctx, viewer=viewer, loaders=Loaders(ctx.pool, viewer.person_id))
 
 
-async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> str | None:
+async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> policy.Denial:
     """Why messages of this plan may no longer reach the subscriber; an ended plan has no
     live messages any more."""
     view = await ctx.loaders.plan_view_by_id.load(plan_id)
     if view is None or view.mine is None:
-        return "NOT_PARTICIPANT"
+        return policy.Reason.NOT_PARTICIPANT
     if view.plan.status == "ENDED":
-        return "PLAN_ENDED"
-    return access.section_denial(facts(view), "messages", ctx.today())
+        return policy.Reason.PLAN_ENDED
+    return policy.section_denial(facts(view), "messages", ctx.today())
 
 
 async def _visible(ctx: Context, row: MessageRow) -> bool:
     view = await ctx.loaders.plan_view_by_id.load(row.plan_id)
     if view is None:
         return False
-    return access.message_visible(
+    return policy.message_visible(
         plan=facts(view), author_id=row.author_id, recipient_ids=row.recipient_ids
     )
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from db import messages, plans
 from db.messages import MessageRow
 from db.plans import ParticipantRow, PlanView
-from resolvers import access, notify, validation
+from resolvers import notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden
 from resolvers.guard import require_section, view_of, visible_plan, writable
-from resolvers.plan_facts import facts
 from resolvers.plans import named_participant, visible_participant
+from resolvers.policy.build import facts
 
 MAX_PAGE = 100
 
@@ -39,7 +39,7 @@ def _decode(value: str) -> tuple[dt.datetime, int]:
 
 
 def visible(ctx: Context, view: PlanView, row: MessageRow) -> bool:
-    return access.message_visible(
+    return policy.message_visible(
         plan=facts(view), author_id=row.author_id, recipient_ids=row.recipient_ids
     )
 
@@ -51,8 +51,8 @@ async def page(ctx: Context, view: PlanView, first: int, after: str | None) -> M
         raise bad_input("first", f"first must be between 0 and {MAX_PAGE}.")
     before = _decode(after) if after else (None, None)
     assert view.mine is not None
-    # The database narrows to what could be visible; access.message_visible decides.
-    reader = None if access.is_lead(facts(view).mine) else view.mine.id
+    # The database narrows to what could be visible; policy.message_visible decides.
+    reader = None if policy.is_lead(facts(view).mine) else view.mine.id
     rows = (
         await ctx.loaders.message_page.load((view.plan.id, first + 1, before[0], before[1], reader))
         or []
@@ -67,7 +67,7 @@ async def readable(ctx: Context, row: MessageRow) -> PlanView:
     view = await view_of(ctx, row.plan_id)
     require_section(ctx, view, "messages")
     if not visible(ctx, view, row):
-        raise forbidden("NO_GRANT")
+        raise forbidden(policy.Reason.NO_GRANT)
     return view
 
 

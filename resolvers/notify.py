@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from db import outbox, persons, plans
 from db.plans import ParticipantRow, PlanView
 from db.pool import Conn
-from resolvers import access, texts
+from resolvers import policy, texts
 from resolvers.context import Context
-from resolvers.plan_facts import facts
+from resolvers.policy.build import facts
 from resolvers.secret_box import SecretBox
 
 # Which section a participant must be able to read to hear of an event.
@@ -108,13 +108,13 @@ async def notify(
     for member in members:
         if member.id == actor_id or (wanted is not None and member.id not in wanted):
             continue
-        theirs = access.PlanFacts(
+        theirs = policy.PlanFacts(
             plan.plan_id,
             plan.ended,
             plan.consent,
-            access.Participation(member.id, member.role, member.rights, member.consent_expires_on),
+            policy.Participation(member.id, member.role, member.rights, member.consent_expires_on),
         )
-        if access.section_denial(theirs, section or EVENT_SECTION[event], today) is None:
+        if policy.section_denial(theirs, section or EVENT_SECTION[event], today) is None:
             audience.append(member)
     if not audience:
         return 0

@@ -1,5 +1,5 @@
 """Persons: read field by field under the cross-plan visibility rule; created and edited
-by those access.py allows."""
+by those the policy allows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from db import accounts, persons, plans
 from db.persons import PersonRow
 from db.pool import Conn
-from resolvers import access, contact, notify, texts, validation
+from resolvers import contact, notify, policy, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
@@ -33,7 +33,7 @@ def _viewer(ctx: Context) -> Viewer:
 
 async def visibility_of(ctx: Context, person_id: uuid.UUID) -> dict[str, str]:
     chosen = await ctx.loaders.visibility_by_person.load(person_id) or {}
-    return {f: chosen.get(f, access.DEFAULT_VISIBILITY) for f in access.PERSON_FIELDS}
+    return {f: chosen.get(f, policy.DEFAULT_VISIBILITY) for f in policy.PERSON_FIELDS}
 
 
 async def _shared_plans(ctx: Context, person_id: uuid.UUID) -> list[plans.SharedPlan]:
@@ -50,11 +50,11 @@ async def _shares_active_plan(ctx: Context, person_id: uuid.UUID) -> bool:
     if person_id not in memo:
         today = ctx.today()
         memo[person_id] = any(
-            access.shares_for_visibility(
+            policy.shares_for_visibility(
                 ended=shared.ended,
                 consent=_consent_facts(shared.consent),
                 viewer=_participation(shared.mine),
-                other=access.Participation(
+                other=policy.Participation(
                     shared.their_id, shared.their_role, {}, shared.their_expiry
                 ),
                 today=today,
@@ -64,28 +64,28 @@ async def _shares_active_plan(ctx: Context, person_id: uuid.UUID) -> bool:
     return memo[person_id]
 
 
-def _consent_facts(consent: plans.ConsentRow | None) -> access.ConsentFacts | None:
+def _consent_facts(consent: plans.ConsentRow | None) -> policy.ConsentFacts | None:
     if consent is None:
         return None
-    grant = access.NOTHING.overridden(consent.default_grant)
-    return access.ConsentFacts(consent.expires_on, consent.revoked_on, grant)
+    grant = policy.NOTHING.overridden(consent.default_grant)
+    return policy.ConsentFacts(consent.expires_on, consent.revoked_on, grant)
 
 
-def _participation(row: plans.ParticipantRow) -> access.Participation:
-    return access.Participation(row.id, row.role, row.rights, row.consent_expires_on)
+def _participation(row: plans.ParticipantRow) -> policy.Participation:
+    return policy.Participation(row.id, row.role, row.rights, row.consent_expires_on)
 
 
-async def field_denial(ctx: Context, person: PersonRow, field: str) -> str | None:
+async def field_denial(ctx: Context, person: PersonRow, field: str) -> policy.Denial:
     """Why this viewer may not read one contact field of this person, or None."""
     viewer = ctx.viewer
     if viewer is None:
-        return "FIELD_HIDDEN"
+        return policy.Reason.FIELD_HIDDEN
     is_self = viewer.person_id == person.id
     visibility = (await visibility_of(ctx, person.id))[field]
     shares = False
     if not is_self and visibility == "PLAN":
         shares = await _shares_active_plan(ctx, person.id)
-    return access.person_field_denial(
+    return policy.person_field_denial(
         is_self=is_self, visibility=visibility, shares_active_plan=shares
     )
 
@@ -107,7 +107,7 @@ async def read_field(ctx: Context, person: PersonRow, field: str, value: object)
 
 
 async def visible_fields(ctx: Context, person: PersonRow) -> list[str]:
-    return [f for f in access.PERSON_FIELDS if await field_denial(ctx, person, f) is None]
+    return [f for f in policy.PERSON_FIELDS if await field_denial(ctx, person, f) is None]
 
 
 async def me(ctx: Context) -> PersonRow | None:
@@ -211,9 +211,9 @@ _INPUT_COLUMNS = {
 }
 
 
-async def _may_administer_persons(conn: Conn, viewer: Viewer) -> str | None:
+async def _may_administer_persons(conn: Conn, viewer: Viewer) -> policy.Denial:
     is_coordinator = await plans.is_coordinator_anywhere(conn, viewer.person_id)
-    return access.account_admin_denial(viewer.global_roles, is_coordinator=is_coordinator)
+    return policy.account_admin_denial(viewer.global_roles, is_coordinator=is_coordinator)
 
 
 async def create_person(
@@ -258,7 +258,7 @@ async def _check_duplicates(
     own_unit = me.service_unit_id if me else None
     hidden = False
     for candidate in same_names:
-        keeper = access.keeps_person_register(
+        keeper = policy.keeps_person_register(
             viewer.global_roles, viewer_unit=own_unit, person_unit=candidate.service_unit_id
         )
         if not keeper and await field_denial(ctx, candidate, "BIRTH_DATE") is not None:
@@ -293,9 +293,9 @@ async def _unit_for_new_person(
     unit = (
         wanted
         if wanted is not None
-        else (own_unit if access.LOCAL_ADMIN in viewer.global_roles else None)
+        else (own_unit if policy.LOCAL_ADMIN in viewer.global_roles else None)
     )
-    denial = access.unit_scope_denial(
+    denial = policy.unit_scope_denial(
         viewer.global_roles, is_coordinator=is_coordinator, viewer_unit=own_unit, person_unit=unit
     )
     if denial:
@@ -306,13 +306,13 @@ async def _unit_for_new_person(
 async def _co_participant_may_edit(ctx: Context, person_id: uuid.UUID) -> bool:
     today = ctx.today()
     for shared in await _shared_plans(ctx, person_id):
-        plan = access.PlanFacts(
+        plan = policy.PlanFacts(
             plan_id=shared.mine.plan_id,
             ended=shared.ended,
             consent=_consent_facts(shared.consent),
             mine=_participation(shared.mine),
         )
-        if not plan.ended and access.effective_grant(plan, today).edit_person:
+        if not plan.ended and policy.effective_grant(plan, today).edit_person:
             return True
     return False
 
@@ -326,7 +326,7 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
     current = await ctx.loaders.person_by_id.load(pid)
     if current is None:
         raise not_found("person")
-    denial = access.person_edit_denial(
+    denial = policy.person_edit_denial(
         is_self=viewer.person_id == pid,
         global_roles=viewer.global_roles,
         co_participant_may_edit=await _co_participant_may_edit(ctx, pid),
@@ -334,7 +334,7 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
     if denial:
         raise forbidden(denial)
     if "service_unit_id" in values:
-        unit_denial = access.service_unit_admin_denial(viewer.global_roles)
+        unit_denial = policy.service_unit_admin_denial(viewer.global_roles)
         if unit_denial:
             raise forbidden(unit_denial)
     if not values:
@@ -397,7 +397,7 @@ async def set_field_visibility(ctx: Context, field: str, visibility: str) -> Per
 
 async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> PersonRow:
     viewer = _viewer(ctx)
-    denial = access.global_roles_denial(viewer.global_roles)
+    denial = policy.global_roles_denial(viewer.global_roles)
     if denial:
         raise forbidden(denial)
     pid = validation.identifier("personId", person_id)

@@ -1,6 +1,6 @@
 """Plans, consent (samtykke) and participants (plandeltakere): reads and writes.
 
-Every decision is asked of resolvers/access.py; this module loads the facts and writes.
+Every decision is asked of resolvers/policy/; this module loads the facts and writes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from db.bus import notify_access_changed
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanFilter, PlanView
 from db.pool import Conn
-from resolvers import access, notify, validation
+from resolvers import notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
@@ -31,7 +31,7 @@ from resolvers.guard import (
     visible_plan,
 )
 from resolvers.notify import DEFAULTS
-from resolvers.plan_facts import facts, grant, owner_facts
+from resolvers.policy.build import facts, grant, owner_facts
 
 MAX_PAGE = 100
 NOTIFICATION_EVENTS = tuple(DEFAULTS)
@@ -40,12 +40,12 @@ NOTIFICATION_EVENTS = tuple(DEFAULTS)
 # --- reading -----------------------------------------------------------------------------
 
 
-def my_access(ctx: Context, view: PlanView) -> access.Grant:
-    return access.effective_grant(facts(view), ctx.today())
+def my_access(ctx: Context, view: PlanView) -> policy.Grant:
+    return policy.effective_grant(facts(view), ctx.today())
 
 
 def consent_expires_on(view: PlanView) -> dt.date | None:
-    return access.consent_expiry(facts(view))
+    return policy.consent_expiry(facts(view))
 
 
 def consent_expires_in_days(ctx: Context, view: PlanView) -> int | None:
@@ -110,13 +110,13 @@ async def changed_since_my_last_visit(ctx: Context, view: PlanView) -> bool:
 async def has_unread_messages(ctx: Context, view: PlanView) -> bool:
     """Ny melding: a message I may read and have not read yet."""
     plan = facts(view)
-    if plan.mine is None or access.section_denial(plan, "messages", ctx.today()):
+    if plan.mine is None or policy.section_denial(plan, "messages", ctx.today()):
         return False
     marks = await ctx.loaders.marks_by_plan.load(view.plan.id)
     unread = marks.unread if marks else []
     return any(
         m.author_id != plan.mine.participant_id
-        and access.message_visible(plan=plan, author_id=m.author_id, recipient_ids=m.recipient_ids)
+        and policy.message_visible(plan=plan, author_id=m.author_id, recipient_ids=m.recipient_ids)
         for m in unread
     )
 
@@ -130,7 +130,7 @@ async def consent(ctx: Context, view: PlanView) -> ConsentRow | None:
 
 async def require_consent_reader(ctx: Context, view: PlanView) -> None:
     today = ctx.today()
-    denial = access.consent_read_denial(facts(view), await owner_facts(ctx, view), today)
+    denial = policy.consent_read_denial(facts(view), await owner_facts(ctx, view), today)
     if denial:
         raise forbidden(denial)
 
@@ -158,10 +158,10 @@ async def participant_plan(ctx: Context, participant: ParticipantRow) -> PlanVie
 async def visible_participant(
     ctx: Context, participant: ParticipantRow, *, named: bool
 ) -> ParticipantRow:
-    """A participant returned by any field: access.participant_denial decides."""
+    """A participant returned by any field: policy.participant_denial decides."""
     viewer = require_viewer(ctx)
     view = await _participant_view(ctx, participant)
-    denial = access.participant_denial(
+    denial = policy.participant_denial(
         facts(view),
         viewer.global_roles,
         participant_id=participant.id,
@@ -201,44 +201,44 @@ async def responsibility(ctx: Context, participant: ParticipantRow) -> str | Non
     """Ansvar is plan-only."""
     view = await _participant_view(ctx, participant)
     plan = facts(view)
-    denial = access.participant_detail_denial(plan, participant.id, ctx.today())
+    denial = policy.participant_detail_denial(plan, participant.id, ctx.today())
     if denial:
         raise forbidden(denial)
     return participant.responsibility
 
 
-async def participant_rights(ctx: Context, participant: ParticipantRow) -> access.Grant:
+async def participant_rights(ctx: Context, participant: ParticipantRow) -> policy.Grant:
     view = await _participant_view(ctx, participant)
     plan = facts(view)
-    denial = access.participant_rights_denial(plan, participant.id)
+    denial = policy.participant_rights_denial(plan, participant.id)
     if denial:
         raise forbidden(denial)
-    their = access.PlanFacts(
+    their = policy.PlanFacts(
         plan.plan_id,
         plan.ended,
         plan.consent,
-        access.Participation(
+        policy.Participation(
             participant.id, participant.role, participant.rights, participant.consent_expires_on
         ),
     )
-    return access.effective_grant(their, ctx.today())
+    return policy.effective_grant(their, ctx.today())
 
 
 async def participant_consent_expiry(ctx: Context, participant: ParticipantRow) -> dt.date | None:
     view = await _participant_view(ctx, participant)
     plan = facts(view)
-    denial = access.participant_rights_denial(plan, participant.id)
+    denial = policy.participant_rights_denial(plan, participant.id)
     if denial:
         raise forbidden(denial)
-    theirs = access.Participation(
+    theirs = policy.Participation(
         participant.id, participant.role, participant.rights, participant.consent_expires_on
     )
-    return access.consent_expiry(access.PlanFacts(plan.plan_id, plan.ended, plan.consent, theirs))
+    return policy.consent_expiry(policy.PlanFacts(plan.plan_id, plan.ended, plan.consent, theirs))
 
 
 async def notifications(ctx: Context, participant: ParticipantRow) -> list[tuple[str, bool, bool]]:
     view = await _participant_view(ctx, participant)
-    denial = access.own_participation_denial(facts(view), participant.id)
+    denial = policy.own_participation_denial(facts(view), participant.id)
     if denial:
         raise forbidden(denial)
     chosen = await ctx.loaders.notifications_by_participant.load(participant.id) or {}
@@ -262,7 +262,7 @@ class NewPlan:
 async def create_plan(ctx: Context, data: NewPlan) -> uuid.UUID:
     """Create a plan; the owner (planeier) and coordinator become its first participants."""
     viewer = require_viewer(ctx)
-    deny(access.plan_create_denial(viewer.global_roles))
+    deny(policy.plan_create_denial(viewer.global_roles))
     owner_id = validation.identifier("ownerId", data.owner_id)
     coordinator_id = validation.identifier("coordinatorId", data.coordinator_id)
     short_name = validation.required_text("shortName", data.short_name, max_length=120)
@@ -296,7 +296,7 @@ async def create_plan(ctx: Context, data: NewPlan) -> uuid.UUID:
             },
             now,
         )
-        for person_id, role in ((owner_id, access.OWNER), (coordinator_id, access.COORDINATOR)):
+        for person_id, role in ((owner_id, policy.OWNER), (coordinator_id, policy.COORDINATOR)):
             await plans.insert_participant(
                 conn,
                 plan_id=plan_id,
@@ -335,7 +335,7 @@ async def update_plan(
         values["revision_date"] = revision_date
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
-        deny(access.plan_edit_denial(facts(view)))
+        deny(policy.plan_edit_denial(facts(view)))
         if revision_date is not None and revision_date < view.plan.start_date:
             raise bad_input("revisionDate", "revisionDate cannot be before the plan's start.")
         await plans.update_plan(conn, pid, values, ctx.now())
@@ -365,7 +365,7 @@ async def record_consent(ctx: Context, plan_id: str, data: NewConsent) -> Consen
         raise bad_input("givenOn", "givenOn cannot be in the future.")
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
-        deny(access.coordinator_denial(facts(view)))
+        deny(policy.coordinator_denial(facts(view)))
         members = (await plans.participants_of(conn, [pid]))[pid]
         giver_part = next((p for p in members if p.person_id == giver), None)
         _check_consent_giver(giver_part, data.given_by_relation)
@@ -399,9 +399,9 @@ def _check_consent_giver(giver: ParticipantRow | None, relation: str) -> None:
     """SELF is the owner; PARENT and GUARDIAN are a guardian or relative in the plan."""
     if giver is None:
         raise bad_input("givenById", "The consent giver must take part in the plan.")
-    if relation == "SELF" and giver.role != access.OWNER:
+    if relation == "SELF" and giver.role != policy.OWNER:
         raise bad_input("givenByRelation", "Only the owner gives consent as SELF.")
-    if relation in ("PARENT", "GUARDIAN") and giver.role not in (access.GUARDIAN, "RELATIVE"):
+    if relation in ("PARENT", "GUARDIAN") and giver.role not in (policy.GUARDIAN, "RELATIVE"):
         raise bad_input("givenByRelation", f"{relation} consent comes from a guardian or relative.")
 
 
@@ -409,7 +409,7 @@ async def revoke_consent(ctx: Context, plan_id: str) -> ConsentRow:
     pid = validation.identifier("planId", plan_id)
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
-        deny(access.revoke_consent_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
+        deny(policy.revoke_consent_denial(facts(view), await owner_facts(ctx, view), ctx.today()))
         if view.consent is None:
             raise bad_input("planId", "The plan has no consent to revoke.")
         row = await plans.revoke_consent(conn, view.consent.id, ctx.today())
@@ -435,11 +435,11 @@ async def add_participant(
     pid = validation.identifier("planId", plan_id)
     person = validation.identifier("personId", person_id)
     text = validation.text("responsibility", responsibility, max_length=4000)
-    if role in (access.OWNER, access.COORDINATOR):
+    if role in (policy.OWNER, policy.COORDINATOR):
         raise bad_input("role", "A plan has one owner and one coordinator, set when it is created.")
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
-        deny(access.coordinator_denial(facts(view)))
+        deny(policy.coordinator_denial(facts(view)))
         if await persons.by_id(conn, person) is None:
             raise bad_input("personId", "No such person.")
         members = (await plans.participants_of(conn, [pid]))[pid]
@@ -494,7 +494,7 @@ async def update_participant(
 ) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
-        deny(access.coordinator_denial(facts(view)))
+        deny(policy.coordinator_denial(facts(view)))
         if row.left_on is not None:
             raise bad_input("id", "The participant has left the plan.")
         values: dict[str, object] = {}
@@ -503,7 +503,7 @@ async def update_participant(
                 "responsibility", responsibility, max_length=4000
             )
         if rights is not None:
-            if row.role in (access.OWNER, access.COORDINATOR):
+            if row.role in (policy.OWNER, policy.COORDINATOR):
                 raise bad_input("rights", "The owner and the coordinator always have full access.")
             values["rights"] = {**row.rights, **rights_overrides(rights)}
         if consent_expires_on is not None:
@@ -536,10 +536,10 @@ async def update_participant(
 async def remove_participant(ctx: Context, participant_id: str) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
-        deny(access.coordinator_denial(facts(view)))
-        if row.role == access.OWNER:
+        deny(policy.coordinator_denial(facts(view)))
+        if row.role == policy.OWNER:
             raise bad_input("id", "The plan's owner cannot be removed.")
-        if row.role == access.COORDINATOR:
+        if row.role == policy.COORDINATOR:
             raise bad_input("id", "The coordinator cannot be removed; end or hand over the plan.")
         if row.left_on is not None:
             raise bad_input("id", "The participant has already left the plan.")
@@ -558,7 +558,7 @@ async def set_notification(
 ) -> ParticipantRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id, "participantId")
-        deny(access.own_participation_denial(facts(view), row.id))
+        deny(policy.own_participation_denial(facts(view), row.id))
         await plans.set_notification(conn, row.id, event, sms, email)
         await audited(
             conn,
@@ -575,7 +575,7 @@ async def mark_plan_visited(ctx: Context, plan_id: str) -> uuid.UUID:
     viewer = require_viewer(ctx)
     view = await visible_plan(ctx, plan_id)
     if view.mine is None:
-        raise forbidden("NOT_PARTICIPANT")
+        raise forbidden(policy.Reason.NOT_PARTICIPANT)
     async with ctx.pool.acquire() as conn, conn.transaction():
         await plans.record_visit(conn, view.plan.id, viewer.person_id, ctx.now())
         await audited(conn, ctx, "plan.visited", target=view.plan.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from db import reports
-from resolvers import access, suppression
+from resolvers import policy, suppression
 from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, unauthenticated
@@ -25,7 +25,7 @@ def require_reporter(ctx: Context) -> None:
         roles = ctx.viewer.global_roles
     else:
         raise unauthenticated()
-    denial = access.reports_denial(roles)
+    denial = policy.reports_denial(roles)
     if denial:
         raise forbidden(denial)
 

@@ -44,7 +44,7 @@ from strawberry.extensions import (
 )
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from resolvers import access_log, validation
+from resolvers import access_log, policy, validation
 from resolvers.context import Context
 from resolvers.errors import CODES, forbidden
 
@@ -236,7 +236,9 @@ class ApiKeyScope(SchemaExtension):
             if operation != StrawberryOperationType.QUERY or not names <= {"reports", "__typename"}:
                 self.execution_context.result = GraphQLExecutionResult(
                     data=None,
-                    errors=[forbidden("ROLE_REQUIRED", "An API key may only read reports.")],
+                    errors=[
+                        forbidden(policy.Reason.ROLE_REQUIRED, "An API key may only read reports.")
+                    ],
                 )
         yield
 

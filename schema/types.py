@@ -15,12 +15,13 @@ from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRo
 from db.messages import MessageRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
-from resolvers import access, contact, content, persons, plan_facts
+from resolvers import contact, content, persons, policy
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
 from resolvers import reports as report_resolvers
 from resolvers.errors import forbidden
+from resolvers.policy.build import lead
 from schema.context import Info
 from schema.enums import (
     Access,
@@ -163,7 +164,7 @@ class Person:
     @strawberry.field(description="Global roles; the person themself and administrators only.")
     async def global_roles(self, info: Info) -> list[GlobalRole] | None:
         viewer = info.context.viewer
-        denial = access.global_roles_read_denial(
+        denial = policy.global_roles_read_denial(
             viewer.person_id if viewer else None,
             self.row.id,
             viewer.global_roles if viewer else frozenset(),
@@ -176,7 +177,7 @@ class Person:
 
 def _own(info: Info, row: PersonRow) -> None:
     viewer = info.context.viewer
-    denial = access.own_account_denial(viewer.person_id if viewer else None, row.id)
+    denial = policy.own_account_denial(viewer.person_id if viewer else None, row.id)
     if denial:
         raise forbidden(denial)
 
@@ -230,7 +231,7 @@ class AccessGrant:
     print: bool = strawberry.field(description="Utskrift: may print or export the plan.")
 
     @classmethod
-    def of(cls, grant: access.Grant) -> AccessGrant:
+    def of(cls, grant: policy.Grant) -> AccessGrant:
         return cls(
             participants=Access(grant.participants),
             goals=Access(grant.goals),
@@ -291,7 +292,7 @@ class Consent:
 
     @strawberry.field(description="What every participant gets unless overridden for them.")
     def default_grant(self) -> AccessGrant:
-        return AccessGrant.of(access.NOTHING.overridden(self.row.default_grant))
+        return AccessGrant.of(policy.NOTHING.overridden(self.row.default_grant))
 
 
 @strawberry.type(
@@ -398,13 +399,13 @@ class Plan:
 
     @strawberry.field(description="Planeier: the person the plan is for.")
     async def owner(self, info: Info) -> Participant:
-        row = await plan_facts.lead(info.context, self.view, "OWNER")
+        row = await lead(info.context, self.view, "OWNER")
         assert row is not None
         return Participant(row=row)
 
     @strawberry.field(description="Koordinator.")
     async def coordinator(self, info: Info) -> Participant | None:
-        row = await plan_facts.lead(info.context, self.view, "COORDINATOR")
+        row = await lead(info.context, self.view, "COORDINATOR")
         return Participant(row=row) if row else None
 
     @strawberry.field(description="Plan endret: something changed since I last visited.")

@@ -1,7 +1,7 @@
-"""Property tests of the access rules: on resolvers/access.py directly, and through the API.
+"""Property tests of the access rules: on resolvers/policy/ directly, and through the API.
 
 The oracle below is the rule text of DESIGN.md "The access model" and the decisions of
-issue 3, written out once, independently of resolvers/access.py:
+issue 3, written out once, independently of resolvers/policy/:
 
 - not a participant: nothing (NOT_PARTICIPANT);
 - owner and coordinator: WRITE everywhere, editPerson and print; consent never cuts them off;
@@ -35,7 +35,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resolvers import access
+from resolvers import policy
 from tests.conftest import Gateway
 from tests.plan_world import (
     ADDED_ROLES,
@@ -153,7 +153,7 @@ def oracle_visible(*, is_self: bool, visibility: str, shares: bool) -> bool:
 
 levels = st.sampled_from(LEVELS)
 grants = st.builds(
-    access.Grant,
+    policy.Grant,
     participants=levels,
     goals=levels,
     activities=levels,
@@ -177,7 +177,7 @@ offsets = st.integers(-4, 4)
 
 
 @st.composite
-def plan_facts(draw: st.DrawFn) -> tuple[access.PlanFacts, dt.date, ConsentModel | None]:
+def plan_facts(draw: st.DrawFn) -> tuple[policy.PlanFacts, dt.date, ConsentModel | None]:
     today = draw(todays)
     consent = None
     facts_consent = None
@@ -186,19 +186,19 @@ def plan_facts(draw: st.DrawFn) -> tuple[access.PlanFacts, dt.date, ConsentModel
         expires = today + dt.timedelta(days=draw(offsets))
         revoked_in = draw(st.none() | offsets)
         revoked = None if revoked_in is None else today + dt.timedelta(days=revoked_in)
-        facts_consent = access.ConsentFacts(expires, revoked, default)
+        facts_consent = policy.ConsentFacts(expires, revoked, default)
         consent = ConsentModel(expires, revoked, default.as_dict())
     mine = None
     role = draw(st.none() | plan_roles)
     if role is not None:
         own_in = draw(st.none() | offsets)
         own = None if own_in is None else today + dt.timedelta(days=own_in)
-        mine = access.Participation(uuid.uuid4(), role, draw(overrides), own, uuid.uuid4())
-    plan = access.PlanFacts(uuid.uuid4(), draw(st.booleans()), facts_consent, mine)
+        mine = policy.Participation(uuid.uuid4(), role, draw(overrides), own, uuid.uuid4())
+    plan = policy.PlanFacts(uuid.uuid4(), draw(st.booleans()), facts_consent, mine)
     return plan, today, consent
 
 
-# --- 1. resolvers/access.py directly ------------------------------------------------------
+# --- 1. resolvers/policy/ directly ------------------------------------------------------
 
 
 # The owner's age around the 16th birthday (days from it), sometimes far off or unknown.
@@ -215,7 +215,7 @@ owner_ages = st.none() | st.integers(-3, 3) | st.integers(-9000, 9000)
     st.booleans(),
 )
 def test_access_rules_follow_the_rule_text(
-    situation: tuple[access.PlanFacts, dt.date, ConsentModel | None],
+    situation: tuple[policy.PlanFacts, dt.date, ConsentModel | None],
     global_roles: frozenset[str],
     sixteen_in: int | None,
     names_parent: bool,
@@ -229,7 +229,7 @@ def test_access_rules_follow_the_rule_text(
         born = birthday.replace(year=birthday.year - 16)
     mine_person = plan.mine.person_id if plan.mine else None
     parents = frozenset({mine_person}) if names_parent and mine_person else frozenset()
-    owner = access.OwnerFacts(born, parents)
+    owner = policy.OwnerFacts(born, parents)
     mine = plan.mine
     want, cut_off = oracle(
         role=mine.role if mine else None,
@@ -239,16 +239,16 @@ def test_access_rules_follow_the_rule_text(
         own_expiry=mine.consent_expires_on if mine else None,
         today=today,
     )
-    grant = access.effective_grant(plan, today)
+    grant = policy.effective_grant(plan, today)
     assert grant.as_dict() == want
-    assert access.consent_denial(plan, today) == cut_off
+    assert policy.consent_denial(plan, today) == cut_off
 
     for section in SECTIONS:
-        reading = access.section_denial(plan, section, today)
+        reading = policy.section_denial(plan, section, today)
         assert (reading is None) == (want[section] != "NONE")
         if reading is not None:
             assert reading == (cut_off or "NO_GRANT")
-        writing = access.write_denial(plan, section, today)
+        writing = policy.write_denial(plan, section, today)
         if plan.ended:
             assert writing == "PLAN_ENDED"
         else:
@@ -256,26 +256,26 @@ def test_access_rules_follow_the_rule_text(
             if writing is not None:
                 assert writing == (cut_off or "NO_GRANT")
 
-    assert access.plan_visible(plan, global_roles) == (
+    assert policy.plan_visible(plan, global_roles) == (
         mine is not None or bool(global_roles & {"SYSTEM_ADMIN", "COORDINATING_UNIT"})
     )
     # The plan's record and revoking consent: the owner's side.
     owner_side = oracle_owner_side(
         role=mine.role if mine else None, names_parent=names_parent, owner_born=born, today=today
     )
-    assert access.consent_read_denial(plan, owner, today) == owner_side
-    assert access.archives_read_denial(plan, owner, today) == owner_side
-    assert access.archive_download_denial(plan, owner, today) == owner_side
-    revoking = access.revoke_consent_denial(plan, owner, today)
+    assert policy.consent_read_denial(plan, owner, today) == owner_side
+    assert policy.archives_read_denial(plan, owner, today) == owner_side
+    assert policy.archive_download_denial(plan, owner, today) == owner_side
+    revoking = policy.revoke_consent_denial(plan, owner, today)
     assert revoking == ("PLAN_ENDED" if mine and plan.ended else owner_side)
     if mine is not None and mine.role == "GUARDIAN":
-        assert access.represents_owner(mine, owner, today)
+        assert policy.represents_owner(mine, owner, today)
 
     # A participant reached through a field.
     someone_else = uuid.uuid4()
     for role in ("OWNER", "COORDINATOR", "SERVICE_PROVIDER", "RELATIVE", "GUARDIAN"):
         for named in (False, True):
-            got = access.participant_denial(
+            got = policy.participant_denial(
                 plan,
                 global_roles,
                 participant_id=someone_else,
@@ -283,7 +283,7 @@ def test_access_rules_follow_the_rule_text(
                 named=named,
                 today=today,
             )
-            if not access.plan_visible(plan, global_roles):
+            if not policy.plan_visible(plan, global_roles):
                 assert got == "NOT_PARTICIPANT"
             elif role in LEADS or named:
                 assert got is None
@@ -294,7 +294,7 @@ def test_access_rules_follow_the_rule_text(
                 assert got in (None, cut_off or "NO_GRANT")
     if mine is not None:
         assert (
-            access.participant_denial(
+            policy.participant_denial(
                 plan,
                 global_roles,
                 participant_id=mine.participant_id,
@@ -306,19 +306,19 @@ def test_access_rules_follow_the_rule_text(
         )
 
     if mine is None:
-        assert access.participant_detail_denial(plan, someone_else, today) == "NOT_PARTICIPANT"
-        assert access.participant_rights_denial(plan, someone_else) == "NOT_PARTICIPANT"
+        assert policy.participant_detail_denial(plan, someone_else, today) == "NOT_PARTICIPANT"
+        assert policy.participant_rights_denial(plan, someone_else) == "NOT_PARTICIPANT"
         return
     # Ansvar: the participant, the owner and coordinator, and PARTICIPANTS >= READ; the
     # reason otherwise is why the section is closed.
-    assert access.participant_detail_denial(plan, mine.participant_id, today) is None
-    detail = access.participant_detail_denial(plan, someone_else, today)
+    assert policy.participant_detail_denial(plan, mine.participant_id, today) is None
+    detail = policy.participant_detail_denial(plan, someone_else, today)
     assert (detail is None) == (mine.role in LEADS or want["participants"] != "NONE")
     if detail is not None:
         assert detail == (cut_off or "NO_GRANT")
     # Rights and consent expiry: the participant, the owner and coordinator.
-    assert access.participant_rights_denial(plan, mine.participant_id) is None
-    assert (access.participant_rights_denial(plan, someone_else) is None) == (mine.role in LEADS)
+    assert policy.participant_rights_denial(plan, mine.participant_id) is None
+    assert (policy.participant_rights_denial(plan, someone_else) is None) == (mine.role in LEADS)
 
 
 @settings(max_examples=400)
@@ -351,15 +351,15 @@ def test_person_field_rules_follow_the_rule_text(
     if consent_days is not None:
         expires, revoked = day(consent_days[0]), day(consent_days[1])
         assert expires is not None
-        default = access.Grant(participants=default_participants)
-        facts = access.ConsentFacts(expires, revoked, default)
+        default = policy.Grant(participants=default_participants)
+        facts = policy.ConsentFacts(expires, revoked, default)
         consent = ConsentModel(expires, revoked, default.as_dict())
     viewer_rights = {} if own_participants is None else {"participants": own_participants}
-    shares = access.shares_for_visibility(
+    shares = policy.shares_for_visibility(
         ended=ended,
         consent=facts,
-        viewer=access.Participation(uuid.uuid4(), viewer[0], viewer_rights, day(viewer[1])),
-        other=access.Participation(uuid.uuid4(), other[0], {}, day(other[1])),
+        viewer=policy.Participation(uuid.uuid4(), viewer[0], viewer_rights, day(viewer[1])),
+        other=policy.Participation(uuid.uuid4(), other[0], {}, day(other[1])),
         today=today,
     )
     assert shares == oracle_shares(
@@ -369,7 +369,7 @@ def test_person_field_rules_follow_the_rule_text(
         today=today,
         viewer_participants=own_participants or default_participants,
     )
-    denial = access.person_field_denial(
+    denial = policy.person_field_denial(
         is_self=is_self, visibility=visibility, shares_active_plan=shares
     )
     visible = oracle_visible(is_self=is_self, visibility=visibility, shares=shares)

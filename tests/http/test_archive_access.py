@@ -2,7 +2,7 @@
 
 An archive (``GET /plans/{id}/archives/{archiveId}.json|.pdf``) is the whole plan: messages
 to others, every responsibility, the consent. It is for the coordinator, the owner and
-whoever represents the owner (access.represents_owner: a verge at any age, a parent while
+whoever represents the owner (policy.represents_owner: a verge at any age, a parent while
 the owner is under 16 by the Oslo date). Anyone else, a participant with the print right
 included, gets 404 as for an archive that does not exist, and prints what they may read now
 (print.pdf). The same predicate decides the consent document, revoking consent and the list

@@ -1,6 +1,6 @@
-"""The facts resolvers/access.py decides on, taken from a loaded plan view.
+"""The facts the policy decides on, built from a loaded plan view.
 
-Every area (plans, content, messages, lifecycle, live, notify) asks access.py about a plan
+Every area (plans, content, messages, lifecycle, live, notify) asks the policy about a plan
 through these facts, computed once per loaded view.
 """
 
@@ -10,39 +10,43 @@ from collections.abc import Mapping
 from typing import Any
 
 from db.plans import ParticipantRow, PlanView
-from resolvers import access
 from resolvers.context import Context
+from resolvers.policy.facts import (
+    NOTHING,
+    OWNER,
+    ConsentFacts,
+    Grant,
+    OwnerFacts,
+    Participation,
+    PlanFacts,
+)
 
 
-def grant(data: Mapping[str, Any] | None) -> access.Grant:
+def grant(data: Mapping[str, Any] | None) -> Grant:
     """A stored grant (a consent's default or a participant's overrides) over NOTHING."""
-    return access.NOTHING.overridden(data or {})
+    return NOTHING.overridden(data or {})
 
 
-def facts(view: PlanView) -> access.PlanFacts:
-    """The plain facts access.py decides on, computed once per loaded plan view."""
+def facts(view: PlanView) -> PlanFacts:
+    """The plain facts the policy decides on, computed once per loaded plan view."""
     cached = view.__dict__.get("_facts")
     if cached is None:
         cached = _facts(view)
         object.__setattr__(view, "_facts", cached)  # a per-request cache on a frozen row
-    assert isinstance(cached, access.PlanFacts)
+    assert isinstance(cached, PlanFacts)
     return cached
 
 
-def _facts(view: PlanView) -> access.PlanFacts:
+def _facts(view: PlanView) -> PlanFacts:
     consent = view.consent
     mine = view.mine
-    return access.PlanFacts(
+    return PlanFacts(
         plan_id=view.plan.id,
         ended=view.plan.status == "ENDED",
-        consent=access.ConsentFacts(
-            consent.expires_on, consent.revoked_on, grant(consent.default_grant)
-        )
+        consent=ConsentFacts(consent.expires_on, consent.revoked_on, grant(consent.default_grant))
         if consent
         else None,
-        mine=access.Participation(
-            mine.id, mine.role, mine.rights, mine.consent_expires_on, mine.person_id
-        )
+        mine=Participation(mine.id, mine.role, mine.rights, mine.consent_expires_on, mine.person_id)
         if mine
         else None,
     )
@@ -54,10 +58,10 @@ async def lead(ctx: Context, view: PlanView, role: str) -> ParticipantRow | None
     return next((p for p in leads if p.role == role), None)
 
 
-async def owner_facts(ctx: Context, view: PlanView) -> access.OwnerFacts:
+async def owner_facts(ctx: Context, view: PlanView) -> OwnerFacts:
     """The owner's birth date and the parent named by the plan's consent, for
-    access.represents_owner (loaded with the plan header, batched across plans)."""
-    owner = await lead(ctx, view, access.OWNER)
+    policy.represents_owner (loaded with the plan header, batched across plans)."""
+    owner = await lead(ctx, view, OWNER)
     person = await ctx.loaders.person_by_id.load(owner.person_id) if owner else None
     consent = view.consent
     parents = (
@@ -65,4 +69,4 @@ async def owner_facts(ctx: Context, view: PlanView) -> access.OwnerFacts:
         if consent is not None and consent.given_by_relation == "PARENT"
         else frozenset()
     )
-    return access.OwnerFacts(person.birth_date if person else None, parents)
+    return OwnerFacts(person.birth_date if person else None, parents)

@@ -1,0 +1,146 @@
+"""The access rules: every rule defined once, here, as pure functions over plain facts.
+
+Callers write ``from resolvers import policy`` and ``policy.section_denial(...)``. Each rule
+lives in the module named for what it guards (docs/access-model.md, "Where each rule lives"):
+
+- ``facts``: the data the rules decide on (PlanFacts, Participation, ConsentFacts, Grant,
+  OwnerFacts) and the names they use (roles, levels, sections, person fields);
+- ``reasons``: ``Reason``, why a rule refused (the FORBIDDEN error's ``reason``);
+- ``consent``: consent state and expiry, the grant it gives, who represents the owner;
+- ``sections``: the effective grant, reading and writing a section, the messages row filter;
+- ``plans``: who may know a plan exists, the coordinator's acts on it;
+- ``participants``: a participant reached through any field, their ansvar and rights;
+- ``records``: archives and print;
+- ``persons``: cross-plan field visibility of a person, what only the person may do;
+- ``admin``: who may administer persons, accounts, plans, units, keys and reports;
+- ``build``: the facts built from loaded rows (imported by itself: it reads the loaders).
+
+Two independent rules decide every field (DESIGN.md, "The access model"): consent-specified
+access inside a plan, and cross-plan field visibility of a person. A rule returns ``None``
+when the viewer may go ahead, or the ``Reason`` it may not. Rules take today's date as an
+argument; nothing here reads a clock or a database (build.py excepted, which loads facts).
+"""
+
+from resolvers.policy.admin import (
+    account_admin_denial,
+    api_key_admin_denial,
+    global_roles_denial,
+    keeps_person_register,
+    plan_create_denial,
+    reports_denial,
+    service_unit_admin_denial,
+    unit_scope_denial,
+)
+from resolvers.policy.consent import (
+    age_on,
+    consent_denial,
+    consent_expiry,
+    consent_read_denial,
+    granted,
+    is_lead,
+    represents_owner,
+    revoke_consent_denial,
+)
+from resolvers.policy.facts import (
+    COORDINATING_UNIT,
+    COORDINATOR,
+    DEFAULT_VISIBILITY,
+    FULL,
+    GUARDIAN,
+    LOCAL_ADMIN,
+    NONE,
+    NOTHING,
+    OWNER,
+    PARENT_REPRESENTS_UNTIL_AGE,
+    PERSON_FIELDS,
+    READ,
+    REPORTER,
+    SECTIONS,
+    SYSTEM_ADMIN,
+    WRITE,
+    ConsentFacts,
+    Grant,
+    OwnerFacts,
+    Participation,
+    PlanFacts,
+)
+from resolvers.policy.participants import (
+    own_participation_denial,
+    participant_denial,
+    participant_detail_denial,
+    participant_rights_denial,
+)
+from resolvers.policy.persons import (
+    contact_confirmation_denial,
+    global_roles_read_denial,
+    own_account_denial,
+    person_edit_denial,
+    person_field_denial,
+    shares_for_visibility,
+)
+from resolvers.policy.plans import coordinator_denial, plan_edit_denial, plan_visible
+from resolvers.policy.reasons import Denial, Reason
+from resolvers.policy.records import archive_download_denial, archives_read_denial, print_denial
+from resolvers.policy.sections import effective_grant, message_visible, section_denial, write_denial
+
+__all__ = [
+    "COORDINATING_UNIT",
+    "COORDINATOR",
+    "DEFAULT_VISIBILITY",
+    "FULL",
+    "GUARDIAN",
+    "LOCAL_ADMIN",
+    "NONE",
+    "NOTHING",
+    "OWNER",
+    "PARENT_REPRESENTS_UNTIL_AGE",
+    "PERSON_FIELDS",
+    "READ",
+    "REPORTER",
+    "SECTIONS",
+    "SYSTEM_ADMIN",
+    "WRITE",
+    "ConsentFacts",
+    "Denial",
+    "Grant",
+    "OwnerFacts",
+    "Participation",
+    "PlanFacts",
+    "Reason",
+    "account_admin_denial",
+    "age_on",
+    "api_key_admin_denial",
+    "archive_download_denial",
+    "archives_read_denial",
+    "consent_denial",
+    "consent_expiry",
+    "consent_read_denial",
+    "contact_confirmation_denial",
+    "coordinator_denial",
+    "effective_grant",
+    "global_roles_denial",
+    "global_roles_read_denial",
+    "granted",
+    "is_lead",
+    "keeps_person_register",
+    "message_visible",
+    "own_account_denial",
+    "own_participation_denial",
+    "participant_denial",
+    "participant_detail_denial",
+    "participant_rights_denial",
+    "person_edit_denial",
+    "person_field_denial",
+    "plan_create_denial",
+    "plan_edit_denial",
+    "plan_visible",
+    "print_denial",
+    "reports_denial",
+    "represents_owner",
+    "revoke_consent_denial",
+    "section_denial",
+    "service_unit_admin_denial",
+    "shares_for_visibility",
+    "unit_scope_denial",
+    "write_denial",
+]
