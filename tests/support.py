@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import json
 import re
+import shutil
+import subprocess
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from db import accounts, persons
 from resolvers import passwords
@@ -143,3 +149,44 @@ async def session_for(pool: asyncpg.Pool, user: User, now: dt.datetime = START) 
             client_addr="127.0.0.1",
         )
     return token
+
+
+NPM_TIMEOUT = 300.0
+
+
+def _pinned_installed(folder: Path) -> bool:
+    manifest = json.loads((folder / "package.json").read_text())
+    wanted = {**manifest.get("dependencies", {}), **manifest.get("devDependencies", {})}
+    for name, version in wanted.items():
+        installed = folder / "node_modules" / name / "package.json"
+        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
+            return False
+    return True
+
+
+def node_with_pinned_packages(folder: Path, needed_for: str, *, lockfile: bool = False) -> str:
+    """node (20 or newer), with the exact versions of ``folder``'s package.json installed into
+    its git-ignored node_modules once and reused (``npm ci`` when a package-lock.json pins the
+    whole tree). Skips with a reason where node or npm is missing."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip(f"node and npm are needed {needed_for}")
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.strip()
+    assert int(version.lstrip("v").split(".")[0]) >= 20, f"Node 20+ is needed, not {version}"
+    install = ["ci"] if lockfile else ["install", "--no-package-lock"]
+    with (folder / "package.json").open() as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time
+        if not _pinned_installed(folder):
+            done = subprocess.run(
+                [npm, *install, "--no-audit", "--no-fund"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT,
+                check=False,
+            )
+            assert done.returncode == 0, f"npm {install[0]} failed\n{done.stdout}\n{done.stderr}"
+            assert _pinned_installed(folder), "npm did not install the pinned versions"
+    return node

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import fcntl
-import json
 import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -24,10 +21,9 @@ import pytest
 
 from tests.conftest import Gateway, Mailbox
 from tests.plan_world import COORDINATOR, PERSON_FIELD_NAMES, RELATIVE, build_world, ok, today_of
-from tests.support import PASSWORD, six_digit_code
+from tests.support import PASSWORD, node_with_pinned_packages, six_digit_code
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NPM_TIMEOUT = 300.0
 MAIL_WAIT = 30.0  # for the login code to leave the outbox
 RUN_WAIT = 90.0  # for the whole client run (its own live wait is 30 s)
 
@@ -42,40 +38,10 @@ MESSAGES = """query($p: ID!) { plan(id: $p) { messages(first: 50) {
 HIDE_MOBILE = """mutation { setFieldVisibility(field: MOBILE, visibility: PRIVATE) { id } }"""
 
 
-def _installed() -> bool:
-    manifest = json.loads((EXAMPLES / "package.json").read_text())
-    wanted = {**manifest["dependencies"], **manifest["devDependencies"]}
-    for name, version in wanted.items():
-        installed = EXAMPLES / "node_modules" / name / "package.json"
-        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
-            return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def example_client() -> str:
     """node, with the example's pinned packages installed (npm ci from package-lock.json)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the example client")
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, timeout=30, check=True
-    ).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 20, f"the example needs Node 20+: {version}"
-    with (EXAMPLES / "package.json").open() as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time
-        if not _installed():
-            done = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=EXAMPLES,
-                capture_output=True,
-                text=True,
-                timeout=NPM_TIMEOUT,
-                check=False,
-            )
-            assert done.returncode == 0, f"npm ci failed\n{done.stdout}\n{done.stderr}"
-            assert _installed(), "npm ci did not install the pinned versions"
-    return node
+    return node_with_pinned_packages(EXAMPLES, "to run the example client", lockfile=True)
 
 
 def test_example_client_type_checks(example_client: str) -> None:

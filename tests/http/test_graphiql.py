@@ -15,7 +15,6 @@ gateway itself (gateway/graphiql/, built by scripts/vendor-graphiql).
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
 import re
@@ -35,10 +34,9 @@ from gateway import graphiql
 from resolvers import secret_box
 from tests.conftest import Gateway, running_gateway
 from tests.plan_world import COORDINATOR, build_world
-from tests.support import FakeClock
+from tests.support import FakeClock, node_with_pinned_packages
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js" / "graphiql"
-NPM_TIMEOUT = 300.0
 APT_TIMEOUT = 900.0
 BROWSER_TIMEOUT = 180.0  # the driver bounds each of its steps at 30 s
 
@@ -271,36 +269,10 @@ def chromium() -> str:
     return found
 
 
-def _installed(dependencies: dict[str, str]) -> bool:
-    for name, version in dependencies.items():
-        manifest = JS_DIR / "node_modules" / name / "package.json"
-        if not manifest.exists() or json.loads(manifest.read_text())["version"] != version:
-            return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def browser_driver() -> tuple[str, Path]:
-    """node and the playwright-core script; tests/js/graphiql/package.json's pinned packages
-    installed into its node_modules (git-ignored) once and reused."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to drive Chromium with playwright-core")
-    manifest = JS_DIR / "package.json"
-    dependencies: dict[str, str] = json.loads(manifest.read_text())["dependencies"]
-    with manifest.open() as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time
-        if not _installed(dependencies):
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"],
-                cwd=JS_DIR,
-                capture_output=True,
-                text=True,
-                timeout=NPM_TIMEOUT,
-                check=False,
-            )
-            assert done.returncode == 0, f"npm install failed\n{done.stdout}\n{done.stderr}"
-            assert _installed(dependencies), "npm install did not install the pinned versions"
+    """node and the playwright-core script, with tests/js/graphiql/package.json's pins."""
+    node = node_with_pinned_packages(JS_DIR, "to drive Chromium with playwright-core")
     return node, JS_DIR / "drive_graphiql.mjs"
 
 

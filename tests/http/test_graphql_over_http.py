@@ -16,10 +16,7 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +26,9 @@ import pytest
 from gateway.http_limits import response_media_type
 from tests.conftest import Gateway
 from tests.plan_world import COORDINATOR, SERVICE_PROVIDER, build_world
-from tests.support import make_user, session_for
+from tests.support import make_user, node_with_pinned_packages, session_for
 
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
-NPM_TIMEOUT = 300.0
 AUDIT_TIMEOUT = 120.0
 
 GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
@@ -288,38 +284,11 @@ async def test_a_refused_request_is_not_kept_for_replay(gateway: Gateway, accept
 # --- the graphql-http audit -------------------------------------------------------------------
 
 
-def _installed(dependencies: dict[str, str]) -> bool:
-    for name, version in dependencies.items():
-        manifest = JS_DIR / "node_modules" / name / "package.json"
-        if not manifest.exists() or json.loads(manifest.read_text())["version"] != version:
-            return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def node_with_graphql_http() -> str:
-    """node, with tests/js/package.json's pinned packages (graphql-http among them) installed
-    into tests/js/node_modules (git-ignored) once and reused."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the npm graphql-http audit")
-    manifest = JS_DIR / "package.json"
-    dependencies: dict[str, str] = json.loads(manifest.read_text())["dependencies"]
-    assert "graphql-http" in dependencies
-    with manifest.open() as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time
-        if not _installed(dependencies):
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"],
-                cwd=JS_DIR,
-                capture_output=True,
-                text=True,
-                timeout=NPM_TIMEOUT,
-                check=False,
-            )
-            assert done.returncode == 0, f"npm install failed\n{done.stdout}\n{done.stderr}"
-            assert _installed(dependencies), "npm install did not install the pinned versions"
-    return node
+    """node, with tests/js/package.json's pinned packages (graphql-http among them)."""
+    assert "graphql-http" in json.loads((JS_DIR / "package.json").read_text())["dependencies"]
+    return node_with_pinned_packages(JS_DIR, "to run the npm graphql-http audit")
 
 
 async def test_the_graphql_http_audit_passes_every_audit(

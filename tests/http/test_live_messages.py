@@ -21,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -50,14 +48,19 @@ from tests.plan_world import (
     build_world,
     ok,
 )
-from tests.support import FakeClock, GraphQLClient, make_user, session_for
+from tests.support import (
+    FakeClock,
+    GraphQLClient,
+    make_user,
+    node_with_pinned_packages,
+    session_for,
+)
 
 WAIT = 10.0  # for any one live event
 LIVE_WAIT = 20.0  # for a new subscription to receive its first probe
 PROBE_EVERY = 0.3
 START_TIMEOUT = 60.0  # a `plangruppe serve` process answering /health
 STOP_TIMEOUT = 20.0
-NPM_TIMEOUT = 300.0
 NODE_WAIT = 30.0
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
@@ -544,40 +547,10 @@ async def test_plan_id_null_follows_every_plan_whose_messages_i_read(gateway: Ga
 # --- the npm graphql-ws client -------------------------------------------------------------
 
 
-def _installed(dependencies: dict[str, str]) -> bool:
-    for name, version in dependencies.items():
-        manifest = JS_DIR / "node_modules" / name / "package.json"
-        if not manifest.exists() or json.loads(manifest.read_text())["version"] != version:
-            return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def reference_client() -> tuple[str, Path]:
-    """node and the graphql-ws client script; the pinned packages of tests/js/package.json
-    installed into tests/js/node_modules (git-ignored) once and reused."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the npm graphql-ws reference client")
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, timeout=30, check=True
-    ).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 20, f"graphql-ws needs Node 20+, not {version}"
-    manifest = JS_DIR / "package.json"
-    dependencies: dict[str, str] = json.loads(manifest.read_text())["dependencies"]
-    with manifest.open() as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time
-        if not _installed(dependencies):
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"],
-                cwd=JS_DIR,
-                capture_output=True,
-                text=True,
-                timeout=NPM_TIMEOUT,
-                check=False,
-            )
-            assert done.returncode == 0, f"npm install failed\n{done.stdout}\n{done.stderr}"
-            assert _installed(dependencies), "npm install did not install the pinned versions"
+    """node and the graphql-ws client script, with tests/js/package.json's pinned packages."""
+    node = node_with_pinned_packages(JS_DIR, "to run the npm graphql-ws reference client")
     return node, JS_DIR / "subscribe_once.mjs"
 
 
