@@ -21,6 +21,7 @@ when the viewer may go ahead, or the ``Reason`` it may not. Rules take today's d
 argument; nothing here reads a clock or a database (build.py excepted, which loads facts).
 """
 
+from resolvers.policy import admin, consent, participants, persons, plans, records, sections
 from resolvers.policy.admin import (
     account_admin_denial,
     api_key_admin_denial,
@@ -36,11 +37,11 @@ from resolvers.policy.consent import (
     consent_denial,
     consent_expiry,
     consent_read_denial,
-    granted,
     is_lead,
     represents_owner,
     revoke_consent_denial,
 )
+from resolvers.policy.expr import Rule
 from resolvers.policy.facts import (
     COORDINATING_UNIT,
     COORDINATOR,
@@ -81,7 +82,25 @@ from resolvers.policy.persons import (
 from resolvers.policy.plans import coordinator_denial, plan_edit_denial, plan_visible
 from resolvers.policy.reasons import Denial, Reason
 from resolvers.policy.records import archive_download_denial, archives_read_denial, print_denial
-from resolvers.policy.sections import effective_grant, message_visible, section_denial, write_denial
+from resolvers.policy.sections import (
+    effective_grant,
+    granted,
+    message_visible,
+    section_denial,
+    write_denial,
+)
+
+
+def rules() -> list[Rule]:
+    """Every rule, each with its one definition (for the agreement test and the docs)."""
+    found: list[Rule] = []
+    for module in (consent, sections, plans, participants, records, persons, admin):
+        for value in vars(module).values():
+            for rule in value.values() if isinstance(value, dict) else [value]:
+                if isinstance(rule, Rule) and rule not in found:
+                    found.append(rule)
+    return found
+
 
 __all__ = [
     "COORDINATING_UNIT",
@@ -107,6 +126,7 @@ __all__ = [
     "Participation",
     "PlanFacts",
     "Reason",
+    "Rule",
     "account_admin_denial",
     "age_on",
     "api_key_admin_denial",
@@ -138,6 +158,7 @@ __all__ = [
     "reports_denial",
     "represents_owner",
     "revoke_consent_denial",
+    "rules",
     "section_denial",
     "service_unit_admin_denial",
     "shares_for_visibility",

@@ -7,21 +7,96 @@ from __future__ import annotations
 import uuid
 from collections.abc import Set
 
+from resolvers.policy.expr import And, Or, Overlaps, Rule, case
 from resolvers.policy.facts import (
     COORDINATING_UNIT,
     LOCAL_ADMIN,
     REPORTER,
     SYSTEM_ADMIN,
+    F,
 )
 from resolvers.policy.reasons import Denial, Reason
 
 
+def _roles(*roles: str, doc: str, name: str) -> Rule:
+    return Rule(
+        name, doc, case((Overlaps(F.global_roles, roles), None), otherwise=Reason.ROLE_REQUIRED)
+    )
+
+
+ACCOUNT_ADMIN = Rule(
+    "account_admin",
+    "Creating persons and accounts: SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, or a"
+    " coordinator (koordinator) of some plan.",
+    case(
+        (
+            Or(
+                Overlaps(F.global_roles, (SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT)),
+                F.is_coordinator,
+            ),
+            None,
+        ),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+_SAME_UNIT = And(F.viewer_unit.is_not_null(), F.viewer_unit == F.person_unit)
+
+UNIT_SCOPE = Rule(
+    "unit_scope",
+    "A LOCAL_ADMIN manages persons and accounts of their own service unit only; the other"
+    " roles that may create persons are not bound to a unit.",
+    case(
+        (Or(Overlaps(F.global_roles, (SYSTEM_ADMIN, COORDINATING_UNIT)), F.is_coordinator), None),
+        (And(Overlaps(F.global_roles, (LOCAL_ADMIN,)), _SAME_UNIT), None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+KEEPS_PERSON_REGISTER = Rule(
+    "keeps_person_register",
+    "Who keeps the person register for this person: SYSTEM_ADMIN, or a LOCAL_ADMIN of the"
+    " person's service unit. They are told which person a new one duplicates"
+    " (DUPLICATE_PERSON with existingId) even where the birth date is hidden from them.",
+    Or(
+        Overlaps(F.global_roles, (SYSTEM_ADMIN,)),
+        And(Overlaps(F.global_roles, (LOCAL_ADMIN,)), _SAME_UNIT),
+    ),
+    kind="bool",
+)
+
+PLAN_CREATE = _roles(
+    SYSTEM_ADMIN,
+    COORDINATING_UNIT,
+    name="plan_create",
+    doc="Creating plans: SYSTEM_ADMIN and the coordinating unit (koordinerende enhet).",
+)
+GLOBAL_ROLES = _roles(
+    SYSTEM_ADMIN, name="global_roles", doc="Only a system administrator sets global roles."
+)
+SERVICE_UNIT_ADMIN = _roles(
+    SYSTEM_ADMIN,
+    name="service_unit_admin",
+    doc="Service units (tjenesteenheter) are managed by SYSTEM_ADMIN.",
+)
+API_KEY_ADMIN = _roles(
+    SYSTEM_ADMIN, name="api_key_admin", doc="Issuing and revoking API keys: SYSTEM_ADMIN."
+)
+REPORTS = _roles(
+    REPORTER,
+    SYSTEM_ADMIN,
+    name="reports",
+    doc="Aggregate reports: REPORTER and SYSTEM_ADMIN (or a reporting tool's REPORTER key).",
+)
+
+
+def _verdict(rule: Rule, env: dict[str, object]) -> Denial:
+    denial: Denial = rule(env)
+    return denial
+
+
 def account_admin_denial(global_roles: Set[str], *, is_coordinator: bool) -> Denial:
-    """Creating persons and accounts: SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, or a
-    coordinator (koordinator) of some plan."""
-    if global_roles & {SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT} or is_coordinator:
-        return None
-    return Reason.ROLE_REQUIRED
+    return _verdict(ACCOUNT_ADMIN, {"global_roles": global_roles, "is_coordinator": is_coordinator})
 
 
 def unit_scope_denial(
@@ -31,48 +106,37 @@ def unit_scope_denial(
     viewer_unit: uuid.UUID | None,
     person_unit: uuid.UUID | None,
 ) -> Denial:
-    """A LOCAL_ADMIN manages persons and accounts of their own service unit only; the other
-    roles that may create persons are not bound to a unit."""
-    if global_roles & {SYSTEM_ADMIN, COORDINATING_UNIT} or is_coordinator:
-        return None
-    if LOCAL_ADMIN in global_roles:
-        return (
-            None if viewer_unit is not None and viewer_unit == person_unit else Reason.ROLE_REQUIRED
-        )
-    return Reason.ROLE_REQUIRED
+    env = {
+        "global_roles": global_roles,
+        "is_coordinator": is_coordinator,
+        "viewer_unit": viewer_unit,
+        "person_unit": person_unit,
+    }
+    return _verdict(UNIT_SCOPE, env)
 
 
 def keeps_person_register(
     global_roles: Set[str], *, viewer_unit: uuid.UUID | None, person_unit: uuid.UUID | None
 ) -> bool:
-    """Who keeps the person register for this person: SYSTEM_ADMIN, or a LOCAL_ADMIN of the
-    person's service unit. They are told which person a new one duplicates (DUPLICATE_PERSON
-    with existingId) even where the birth date is hidden from them."""
-    if SYSTEM_ADMIN in global_roles:
-        return True
-    return LOCAL_ADMIN in global_roles and viewer_unit is not None and viewer_unit == person_unit
+    env = {"global_roles": global_roles, "viewer_unit": viewer_unit, "person_unit": person_unit}
+    return bool(KEEPS_PERSON_REGISTER(env))
 
 
 def plan_create_denial(global_roles: Set[str]) -> Denial:
-    """Creating plans: SYSTEM_ADMIN and the coordinating unit (koordinerende enhet)."""
-    return None if global_roles & {SYSTEM_ADMIN, COORDINATING_UNIT} else Reason.ROLE_REQUIRED
+    return _verdict(PLAN_CREATE, {"global_roles": global_roles})
 
 
 def global_roles_denial(global_roles: Set[str]) -> Denial:
-    """Only a system administrator sets global roles."""
-    return None if SYSTEM_ADMIN in global_roles else Reason.ROLE_REQUIRED
+    return _verdict(GLOBAL_ROLES, {"global_roles": global_roles})
 
 
 def service_unit_admin_denial(global_roles: Set[str]) -> Denial:
-    """Service units (tjenesteenheter) are managed by SYSTEM_ADMIN."""
-    return None if SYSTEM_ADMIN in global_roles else Reason.ROLE_REQUIRED
+    return _verdict(SERVICE_UNIT_ADMIN, {"global_roles": global_roles})
 
 
 def api_key_admin_denial(global_roles: Set[str]) -> Denial:
-    """Issuing and revoking API keys: SYSTEM_ADMIN."""
-    return None if SYSTEM_ADMIN in global_roles else Reason.ROLE_REQUIRED
+    return _verdict(API_KEY_ADMIN, {"global_roles": global_roles})
 
 
 def reports_denial(global_roles: Set[str]) -> Denial:
-    """Aggregate reports: REPORTER and SYSTEM_ADMIN (or a reporting tool's REPORTER key)."""
-    return None if global_roles & {REPORTER, SYSTEM_ADMIN} else Reason.ROLE_REQUIRED
+    return _verdict(REPORTS, {"global_roles": global_roles})

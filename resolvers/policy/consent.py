@@ -6,92 +6,139 @@ from __future__ import annotations
 
 import datetime as dt
 
+from resolvers.policy.expr import AgeOn, And, Least, Member, Not, Or, Rule, case
 from resolvers.policy.facts import (
     COORDINATOR,
-    FULL,
     GUARDIAN,
-    NOTHING,
     OWNER,
     PARENT_REPRESENTS_UNTIL_AGE,
-    ConsentFacts,
-    Grant,
+    F,
     OwnerFacts,
     Participation,
     PlanFacts,
+    plan_env,
 )
 from resolvers.policy.reasons import Denial, Reason
+
+IS_LEAD = Rule(
+    "is_lead",
+    "Planeier and koordinator always see their plan.",
+    F.mine_role.one_of(OWNER, COORDINATOR),
+    kind="bool",
+)
+
+CONSENT_EXPIRY = Rule(
+    "consent_expiry",
+    "The viewer's consent expiry in this plan: the plan consent's date, or the viewer's own"
+    " date when that is earlier (a participant's own date can shorten, never extend, it).",
+    case(
+        (F.mine_id.is_null(), None),
+        otherwise=Least(F.mine_expires_on, F.consent_expires_on),
+    ),
+    kind="value",
+)
+
+CONSENT_STATE = Rule(
+    "consent_state",
+    "A participant without a valid consent reads nothing but the header and themself."
+    " Owner and coordinator are never cut off by consent.",
+    case(
+        (F.mine_id.is_null(), Reason.NOT_PARTICIPANT),
+        (IS_LEAD.expr, None),
+        (Not(F.consent_exists), Reason.NO_GRANT),
+        (
+            And(F.consent_revoked_on.is_not_null(), F.consent_revoked_on <= F.today),
+            Reason.CONSENT_EXPIRED,
+        ),
+        (CONSENT_EXPIRY.expr < F.today, Reason.CONSENT_EXPIRED),
+    ),
+)
+
+REPRESENTS_OWNER = Rule(
+    "represents_owner",
+    "Someone who represents the owner (foresatt/verge): a verge (role GUARDIAN) at any age,"
+    " or a parent (the giver of the plan's consent as PARENT) while the owner is under 16 on"
+    " today. An owner without a birth date is not known to be a minor.",
+    And(
+        F.mine_id.is_not_null(),
+        Or(
+            F.mine_role == GUARDIAN,
+            And(
+                Member(F.mine_person_id, F.parent_person_ids),
+                AgeOn(F.owner_birth_date, F.today) < PARENT_REPRESENTS_UNTIL_AGE,
+            ),
+        ),
+    ),
+    kind="bool",
+)
+
+OWNER_SIDE = Rule(
+    "owner_side",
+    "The consent document and the archives: the coordinator, the owner and whoever"
+    " represents the owner.",
+    case(
+        (F.mine_id.is_null(), Reason.NOT_PARTICIPANT),
+        (Or(IS_LEAD.expr, REPRESENTS_OWNER.expr), None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+REVOKE_CONSENT = Rule(
+    "revoke_consent",
+    "Revoking consent: the coordinator, the owner or whoever represents the owner, while the"
+    " plan is active.",
+    case(
+        (And(F.mine_id.is_not_null(), F.plan_ended), Reason.PLAN_ENDED),
+        otherwise=OWNER_SIDE.expr,
+    ),
+)
 
 
 def is_lead(mine: Participation | None) -> bool:
     """Planeier and koordinator always see their plan."""
-    return mine is not None and mine.role in (OWNER, COORDINATOR)
+    return mine is not None and bool(IS_LEAD({"mine_role": mine.role}))
 
 
 def consent_expiry(plan: PlanFacts) -> dt.date | None:
-    """The viewer's consent expiry in this plan: the plan consent's date, or the viewer's own
-    date when that is earlier (a participant's own date can shorten, never extend, it)."""
-    if plan.mine is None:
-        return None
-    own = plan.mine.consent_expires_on
-    common = plan.consent.expires_on if plan.consent else None
-    if own is None or common is None:
-        return own or common
-    return min(own, common)
+    expiry: dt.date | None = CONSENT_EXPIRY(plan_env(plan, dt.date.min))
+    return expiry
 
 
 def consent_denial(plan: PlanFacts, today: dt.date) -> Denial:
-    """A participant without a valid consent reads nothing but the header and themself.
-    Owner and coordinator are never cut off by consent."""
-    if plan.mine is None:
-        return Reason.NOT_PARTICIPANT
-    if is_lead(plan.mine):
-        return None
-    consent = plan.consent
-    if consent is None:
-        return Reason.NO_GRANT
-    if consent.revoked_on is not None and consent.revoked_on <= today:
-        return Reason.CONSENT_EXPIRED
-    expiry = consent_expiry(plan)
-    if expiry is not None and expiry < today:
-        return Reason.CONSENT_EXPIRED
-    return None
-
-
-def granted(consent: ConsentFacts | None, mine: Participation) -> Grant:
-    """The grant the consent gives a participant: everything for owner and coordinator, else
-    the consent's default grant with the participant's own overrides (no dates applied)."""
-    if is_lead(mine):
-        return FULL
-    return consent.default_grant.overridden(mine.rights) if consent else NOTHING
+    denial: Denial = CONSENT_STATE(plan_env(plan, today))
+    return denial
 
 
 def age_on(born: dt.date, today: dt.date) -> int:
     """Whole years lived by ``today`` (born 29 February: a year older on 1 March)."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    age: int = AgeOn(F.owner_birth_date, F.today).compile()(
+        {"owner_birth_date": born, "today": today}
+    )
+    return age
+
+
+def _owner_env(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> dict[str, object]:
+    return plan_env(plan, today) | {
+        "owner_birth_date": owner.birth_date,
+        "parent_person_ids": owner.parent_person_ids,
+    }
 
 
 def represents_owner(mine: Participation | None, owner: OwnerFacts, today: dt.date) -> bool:
-    """Someone who represents the owner (foresatt/verge): a verge (role GUARDIAN) at any age,
-    or a parent (the giver of the plan's consent as PARENT) while the owner is under 16 on
-    ``today``. An owner without a birth date is not known to be a minor."""
-    if mine is None:
-        return False
-    if mine.role == GUARDIAN:
-        return True
-    return (
-        mine.person_id is not None
-        and mine.person_id in owner.parent_person_ids
-        and owner.birth_date is not None
-        and age_on(owner.birth_date, today) < PARENT_REPRESENTS_UNTIL_AGE
-    )
+    env = {
+        "today": today,
+        "mine_id": mine.participant_id if mine else None,
+        "mine_role": mine.role if mine else None,
+        "mine_person_id": mine.person_id if mine else None,
+        "owner_birth_date": owner.birth_date,
+        "parent_person_ids": owner.parent_person_ids,
+    }
+    return bool(REPRESENTS_OWNER(env))
 
 
 def owner_side_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
-    if plan.mine is None:
-        return Reason.NOT_PARTICIPANT
-    if is_lead(plan.mine) or represents_owner(plan.mine, owner, today):
-        return None
-    return Reason.ROLE_REQUIRED
+    denial: Denial = OWNER_SIDE(_owner_env(plan, owner, today))
+    return denial
 
 
 def consent_read_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
@@ -100,7 +147,5 @@ def consent_read_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> D
 
 
 def revoke_consent_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
-    """Revoking consent: the coordinator, the owner or whoever represents the owner."""
-    if plan.mine is not None and plan.ended:
-        return Reason.PLAN_ENDED
-    return owner_side_denial(plan, owner, today)
+    denial: Denial = REVOKE_CONSENT(_owner_env(plan, owner, today))
+    return denial

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from resolvers.policy.expr import BOOL, DATE, TEXT, TEXTS, UUID, UUIDS, Fact
+
 SYSTEM_ADMIN = "SYSTEM_ADMIN"
 LOCAL_ADMIN = "LOCAL_ADMIN"
 COORDINATING_UNIT = "COORDINATING_UNIT"
@@ -113,3 +115,93 @@ class PlanFacts:
     ended: bool
     consent: ConsentFacts | None
     mine: Participation | None
+
+
+# --- the facts as the rules name them (resolvers/policy/expr.py) ------------------------
+
+ROLES = (OWNER, COORDINATOR, GUARDIAN, "RELATIVE", "SERVICE_PROVIDER")
+GLOBAL_ROLES = (SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, REPORTER)
+LEVELS = (NONE, READ, WRITE)
+VISIBILITIES = ("ALL", "PLAN", "PRIVATE")
+
+
+class F:
+    """Every fact a rule may read. A SQL rendering binds each to a column or parameter."""
+
+    today = Fact("today", DATE)
+    # the plan and its consent (samtykke)
+    plan_ended = Fact("plan_ended", BOOL)
+    consent_exists = Fact("consent_exists", BOOL)
+    consent_expires_on = Fact("consent_expires_on", DATE)
+    consent_revoked_on = Fact("consent_revoked_on", DATE)
+    # the persons the consent names as the owner's parent, and the owner's birth date
+    parent_person_ids = Fact("parent_person_ids", UUIDS)
+    owner_birth_date = Fact("owner_birth_date", DATE)
+    # the viewer's participation (all NULL when the viewer takes no part)
+    mine_id = Fact("mine_id", UUID)
+    mine_role = Fact("mine_role", TEXT, ROLES)
+    mine_expires_on = Fact("mine_expires_on", DATE)
+    mine_person_id = Fact("mine_person_id", UUID)
+    # the viewer outside plans
+    global_roles = Fact("global_roles", TEXTS, GLOBAL_ROLES)
+    is_coordinator = Fact("is_coordinator", BOOL)
+    viewer_unit = Fact("viewer_unit", UUID)
+    # a row the viewer reaches: a message, a participant, a person
+    author_id = Fact("author_id", UUID)
+    to_all = Fact("to_all", BOOL)
+    recipient_ids = Fact("recipient_ids", UUIDS)
+    participant_id = Fact("participant_id", UUID)
+    participant_role = Fact("participant_role", TEXT, ROLES)
+    named = Fact("named", BOOL)
+    other_role = Fact("other_role", TEXT, ROLES)
+    other_expires_on = Fact("other_expires_on", DATE)
+    is_self = Fact("is_self", BOOL)
+    visibility = Fact("visibility", TEXT, VISIBILITIES)
+    shares_active_plan = Fact("shares_active_plan", BOOL)
+    co_participant_may_edit = Fact("co_participant_may_edit", BOOL)
+    person_unit = Fact("person_unit", UUID)
+    viewer_key = Fact("viewer_key", UUID)
+    subject_key = Fact("subject_key", UUID)
+
+
+def default_level(section: str) -> Fact:
+    """The consent's default grant for a section (NULL: not set, so NONE)."""
+    return Fact(f"grant_{section}", TEXT, LEVELS)
+
+
+def own_level(section: str) -> Fact:
+    """The participant's own override for a section (NULL: the consent's default)."""
+    return Fact(f"rights_{section}", TEXT, LEVELS)
+
+
+def default_right(name: str) -> Fact:
+    return Fact(f"grant_{name}", BOOL)
+
+
+def own_right(name: str) -> Fact:
+    return Fact(f"rights_{name}", BOOL)
+
+
+RIGHTS = ("edit_person", "print")
+
+
+def plan_env(plan: PlanFacts, today: dt.date) -> dict[str, object]:
+    """The facts of one plan for the Python rendering, with the viewer's participation."""
+    consent, mine = plan.consent, plan.mine
+    env: dict[str, object] = {
+        "today": today,
+        "plan_ended": plan.ended,
+        "consent_exists": consent is not None,
+        "consent_expires_on": consent.expires_on if consent else None,
+        "consent_revoked_on": consent.revoked_on if consent else None,
+        "mine_id": mine.participant_id if mine else None,
+        "mine_role": mine.role if mine else None,
+        "mine_expires_on": mine.consent_expires_on if mine else None,
+        "mine_person_id": mine.person_id if mine else None,
+    }
+    default = consent.default_grant if consent else NOTHING
+    rights = mine.rights if mine else {}
+    for name in SECTIONS + RIGHTS:
+        env[f"grant_{name}"] = getattr(default, name) if consent else None
+        env[f"rights_{name}"] = rights.get(name)
+    return env

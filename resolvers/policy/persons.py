@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Set
 
-from resolvers.policy.consent import granted
+from resolvers.policy.expr import And, Coalesce, Fact, Not, Or, Overlaps, Rule, case
 from resolvers.policy.facts import (
     COORDINATOR,
     LOCAL_ADMIN,
@@ -14,20 +14,91 @@ from resolvers.policy.facts import (
     OWNER,
     SYSTEM_ADMIN,
     ConsentFacts,
+    F,
     Participation,
+    PlanFacts,
+    plan_env,
 )
 from resolvers.policy.reasons import Denial, Reason
+from resolvers.policy.sections import GRANTED
+
+PERSON_FIELD = Rule(
+    "person_field",
+    "ALL: anyone with an account; PLAN: people who currently share an active-consent plan"
+    " with the person and may read its plan group (shares_for_visibility); PRIVATE: the"
+    " person alone.",
+    case(
+        (Or(F.is_self, F.visibility == "ALL"), None),
+        (And(F.visibility == "PLAN", F.shares_active_plan), None),
+        otherwise=Reason.FIELD_HIDDEN,
+    ),
+)
+
+
+def _in_time(role: Fact, own_expiry: Fact) -> Or:
+    """Owner and coordinator have no consent expiry of their own; others' may have run out."""
+    return Or(
+        role.one_of(OWNER, COORDINATOR),
+        Not(Coalesce(own_expiry, F.consent_expires_on) < F.today),
+    )
+
+
+SHARES_FOR_VISIBILITY = Rule(
+    "shares_for_visibility",
+    "Two people share an active-consent plan for PLAN visibility: the plan is active, its"
+    " consent is neither revoked nor expired, neither person's own consent in it has run out,"
+    " and the viewer may read the plan group there (PARTICIPANTS >= READ, as owner and"
+    " coordinator always may): a plan that hides its members from the viewer shows them none"
+    " of their contact fields either.",
+    And(
+        Not(F.plan_ended),
+        F.consent_exists,
+        Not(And(F.consent_revoked_on.is_not_null(), F.consent_revoked_on <= F.today)),
+        Not(F.consent_expires_on < F.today),
+        _in_time(F.mine_role, F.mine_expires_on),
+        _in_time(F.other_role, F.other_expires_on),
+        GRANTED["participants"].expr != NONE,
+    ),
+    kind="bool",
+)
+
+PERSON_EDIT = Rule(
+    "person_edit",
+    "Editing a person: the person, SYSTEM_ADMIN, or a co-participant with editPerson in an"
+    " active shared plan.",
+    case(
+        (Or(F.is_self, Overlaps(F.global_roles, (SYSTEM_ADMIN,)), F.co_participant_may_edit), None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+SELF_ONLY = Rule(
+    "self_only",
+    "A person's login channel and field visibility settings, and confirming a change of an"
+    " account holder's e-mail or mobile: the person (the account holder, in a session of"
+    " their own account) only.",
+    case((F.viewer_key == F.subject_key, None), otherwise=Reason.ROLE_REQUIRED),
+)
+
+GLOBAL_ROLES_READ = Rule(
+    "global_roles_read",
+    "A person's global roles: the person themself and administrators.",
+    case(
+        (
+            Or(
+                F.viewer_key == F.subject_key, Overlaps(F.global_roles, (SYSTEM_ADMIN, LOCAL_ADMIN))
+            ),
+            None,
+        ),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
 
 
 def person_field_denial(*, is_self: bool, visibility: str, shares_active_plan: bool) -> Denial:
-    """ALL: anyone with an account; PLAN: people who currently share an active-consent plan
-    with the person and may read its plan group (``shares_for_visibility``); PRIVATE: the
-    person alone."""
-    if is_self or visibility == "ALL":
-        return None
-    if visibility == "PLAN" and shares_active_plan:
-        return None
-    return Reason.FIELD_HIDDEN
+    env = {"is_self": is_self, "visibility": visibility, "shares_active_plan": shares_active_plan}
+    denial: Denial = PERSON_FIELD(env)
+    return denial
 
 
 def shares_for_visibility(
@@ -38,52 +109,43 @@ def shares_for_visibility(
     other: Participation,
     today: dt.date,
 ) -> bool:
-    """Two people share an active-consent plan for PLAN visibility: the plan is active, its
-    consent is neither revoked nor expired, neither person's own consent in it has run out,
-    and the viewer may read the plan group there (PARTICIPANTS >= READ, as owner and
-    coordinator always may): a plan that hides its members from the viewer shows them none
-    of their contact fields either."""
-    if ended or consent is None:
-        return False
-    if consent.revoked_on is not None and consent.revoked_on <= today:
-        return False
-    if consent.expires_on < today:
-        return False
-    for p in (viewer, other):
-        if (
-            p.role not in (OWNER, COORDINATOR)
-            and (p.consent_expires_on or consent.expires_on) < today
-        ):
-            return False
-    return granted(consent, viewer).participants != NONE
+    plan = PlanFacts(plan_id=viewer.participant_id, ended=ended, consent=consent, mine=viewer)
+    env = plan_env(plan, today) | {
+        "other_role": other.role,
+        "other_expires_on": other.consent_expires_on,
+    }
+    return bool(SHARES_FOR_VISIBILITY(env))
 
 
 def person_edit_denial(
     *, is_self: bool, global_roles: Set[str], co_participant_may_edit: bool
 ) -> Denial:
-    """Editing a person: the person, SYSTEM_ADMIN, or a co-participant with editPerson in an
-    active shared plan."""
-    if is_self or SYSTEM_ADMIN in global_roles or co_participant_may_edit:
-        return None
-    return Reason.ROLE_REQUIRED
+    env = {
+        "is_self": is_self,
+        "global_roles": global_roles,
+        "co_participant_may_edit": co_participant_may_edit,
+    }
+    denial: Denial = PERSON_EDIT(env)
+    return denial
 
 
 def own_account_denial(viewer_id: object, person_id: object) -> Denial:
     """A person's login channel and field visibility settings: the person themself only."""
-    return None if viewer_id == person_id else Reason.ROLE_REQUIRED
+    denial: Denial = SELF_ONLY({"viewer_key": viewer_id, "subject_key": person_id})
+    return denial
 
 
 def contact_confirmation_denial(viewer_account_id: object, holder_account_id: object) -> Denial:
     """A change of an account holder's e-mail or mobile takes effect only when the holder
     confirms it, in a session of their own account: whoever else opens the link (such as the
     one who typed their own address into someone else's person) is refused."""
-    return None if viewer_account_id == holder_account_id else Reason.ROLE_REQUIRED
+    denial: Denial = SELF_ONLY({"viewer_key": viewer_account_id, "subject_key": holder_account_id})
+    return denial
 
 
 def global_roles_read_denial(
     viewer_id: object, person_id: object, global_roles: Set[str]
 ) -> Denial:
-    """A person's global roles: the person themself and administrators."""
-    if viewer_id == person_id or global_roles & {SYSTEM_ADMIN, LOCAL_ADMIN}:
-        return None
-    return Reason.ROLE_REQUIRED
+    env = {"viewer_key": viewer_id, "subject_key": person_id, "global_roles": global_roles}
+    denial: Denial = GLOBAL_ROLES_READ(env)
+    return denial

@@ -1,49 +1,161 @@
-"""Consent-specified access to a plan's sections: the effective grant (Plan.myAccess),
-reading and writing a section, and the row filter on messages."""
+"""Consent-specified access to a plan's sections: the grant a participant has, the effective
+grant (Plan.myAccess), reading and writing a section, and the row filter on messages."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Set
-from dataclasses import replace
+from collections.abc import Mapping, Set
+from typing import Any
 
-from resolvers.policy.consent import consent_denial, granted, is_lead
-from resolvers.policy.facts import NONE, NOTHING, READ, WRITE, Grant, PlanFacts
+from resolvers.policy.consent import CONSENT_STATE, IS_LEAD
+from resolvers.policy.expr import And, Coalesce, Expr, Lit, Member, Not, Or, Rule, case
+from resolvers.policy.facts import (
+    NONE,
+    READ,
+    RIGHTS,
+    SECTIONS,
+    WRITE,
+    ConsentFacts,
+    F,
+    Grant,
+    Participation,
+    PlanFacts,
+    default_level,
+    default_right,
+    own_level,
+    own_right,
+    plan_env,
+)
 from resolvers.policy.reasons import Denial, Reason
 
 
+def _granted(section: str) -> Rule:
+    return Rule(
+        f"granted.{section}",
+        "The level the consent gives a participant on a section, before dates and the plan's"
+        " state: WRITE for owner and coordinator, else the participant's own level, else the"
+        " consent's default, else NONE.",
+        case(
+            (IS_LEAD.expr, WRITE),
+            (Not(F.consent_exists), NONE),
+            otherwise=Coalesce(own_level(section), default_level(section), NONE),
+        ),
+        kind="value",
+    )
+
+
+def _level(section: str) -> Rule:
+    granted = GRANTED[section].expr
+    return Rule(
+        f"level.{section}",
+        "The effective level on a section now (Plan.myAccess): NONE without a valid consent,"
+        " and never above READ once the plan has ended.",
+        case(
+            (CONSENT_STATE.expr.is_not_null(), NONE),
+            (And(F.plan_ended, granted == WRITE), READ),
+            otherwise=granted,
+        ),
+        kind="value",
+    )
+
+
+def _granted_right(name: str) -> Rule:
+    return Rule(
+        f"granted.{name}",
+        "A right as the consent gives it (editPerson, print), before dates and the plan's state.",
+        case(
+            (IS_LEAD.expr, True),
+            (Not(F.consent_exists), False),
+            otherwise=Coalesce(own_right(name), default_right(name), False),
+        ),
+        kind="bool",
+    )
+
+
+def _right(name: str) -> Rule:
+    ended: Expr = F.plan_ended if name == "edit_person" else Lit(False)
+    return Rule(
+        f"right.{name}",
+        "A right of the grant now: none without a valid consent; editPerson also ends with the"
+        " plan.",
+        case(
+            (CONSENT_STATE.expr.is_not_null(), False),
+            (ended, False),
+            otherwise=GRANTED[name].expr,
+        ),
+        kind="bool",
+    )
+
+
+def _read(section: str) -> Rule:
+    return Rule(
+        f"read.{section}",
+        "Reading a section needs a current participation, a valid consent and READ or WRITE.",
+        Coalesce(CONSENT_STATE.expr, case((LEVEL[section].expr == NONE, Reason.NO_GRANT))),
+    )
+
+
+def _write(section: str) -> Rule:
+    return Rule(
+        f"write.{section}",
+        "Writing needs an active plan, a valid consent and WRITE on the section.",
+        case(
+            (F.plan_ended, Reason.PLAN_ENDED),
+            otherwise=Coalesce(
+                CONSENT_STATE.expr, case((LEVEL[section].expr != WRITE, Reason.NO_GRANT))
+            ),
+        ),
+    )
+
+
+GRANTED = {s: _granted(s) for s in SECTIONS} | {r: _granted_right(r) for r in RIGHTS}
+LEVEL = {s: _level(s) for s in SECTIONS} | {r: _right(r) for r in RIGHTS}
+SECTION_READ = {s: _read(s) for s in SECTIONS}
+SECTION_WRITE = {s: _write(s) for s in SECTIONS}
+
+MESSAGE_VISIBLE = Rule(
+    "message_visible",
+    "Row filter on messages: to the group, or to chosen recipients who alone see it with its"
+    " author, the owner and the coordinator.",
+    And(
+        F.mine_id.is_not_null(),
+        Or(
+            F.to_all,
+            IS_LEAD.expr,
+            F.mine_id == F.author_id,
+            Member(F.mine_id, F.recipient_ids),
+        ),
+    ),
+    kind="bool",
+)
+
+
+def _grant(rules: Mapping[str, Rule], env: Mapping[str, object]) -> Grant:
+    levels: dict[str, Any] = {s: rules[s](env) for s in SECTIONS}
+    rights: dict[str, Any] = {r: bool(rules[r](env)) for r in RIGHTS}
+    return Grant(**levels, **rights)
+
+
+def granted(consent: ConsentFacts | None, mine: Participation) -> Grant:
+    """The grant the consent gives a participant (no dates or plan state applied)."""
+    plan = PlanFacts(plan_id=uuid.UUID(int=0), ended=False, consent=consent, mine=mine)
+    return _grant(GRANTED, plan_env(plan, dt.date.min))
+
+
 def effective_grant(plan: PlanFacts, today: dt.date) -> Grant:
-    """What the viewer may read and write here now (Plan.myAccess), with expiry and the
-    ended state applied."""
-    if plan.mine is None or consent_denial(plan, today):
-        return NOTHING
-    grant = granted(plan.consent, plan.mine)
-    if plan.ended:
-        grant = replace(grant.capped(READ), edit_person=False)
-    return grant
+    """What the viewer may read and write here now (Plan.myAccess)."""
+    return _grant(LEVEL, plan_env(plan, today))
 
 
 def section_denial(plan: PlanFacts, section: str, today: dt.date) -> Denial:
-    """Reading a section needs a current participation, a valid consent and READ or WRITE."""
-    reason = consent_denial(plan, today)
-    if reason:
-        return reason
-    if effective_grant(plan, today).section(section) == NONE:
-        return Reason.NO_GRANT
-    return None
+    denial: Denial = SECTION_READ[section](plan_env(plan, today))
+    return denial
 
 
 def write_denial(plan: PlanFacts, section: str, today: dt.date) -> Denial:
-    """Writing needs an active plan and WRITE on the section."""
-    if plan.ended:
-        return Reason.PLAN_ENDED
-    reason = consent_denial(plan, today)
-    if reason:
-        return reason
-    if effective_grant(plan, today).section(section) != WRITE:
-        return Reason.NO_GRANT
-    return None
+    denial: Denial = SECTION_WRITE[section](plan_env(plan, today))
+    return denial
 
 
 def message_visible(
@@ -52,11 +164,11 @@ def message_visible(
     author_id: uuid.UUID,
     recipient_ids: Set[uuid.UUID] | None,
 ) -> bool:
-    """Row filter on messages: to the group, or to chosen recipients who alone see it with
-    its author, the owner and the coordinator."""
-    mine = plan.mine
-    if mine is None:
-        return False
-    if recipient_ids is None or is_lead(mine) or mine.participant_id == author_id:
-        return True
-    return mine.participant_id in recipient_ids
+    env = {
+        "mine_id": plan.mine.participant_id if plan.mine else None,
+        "mine_role": plan.mine.role if plan.mine else None,
+        "author_id": author_id,
+        "to_all": recipient_ids is None,
+        "recipient_ids": recipient_ids if recipient_ids is not None else frozenset(),
+    }
+    return bool(MESSAGE_VISIBLE(env))
