@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from db.pool import Conn
+from db.sql_rule import MESSAGE_BINDINGS, SqlRule
 
 
 @dataclass(frozen=True)
@@ -54,27 +55,28 @@ async def last_seq(conn: Conn) -> int:
     return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM messages"))
 
 
-# A page key: (plan, how many, before this (created_at, seq), narrowed to this participant's
-# messages — to the group, by them or to them — or None for all of the plan's messages).
-PageKey = tuple[uuid.UUID, int, dt.datetime | None, int | None, uuid.UUID | None]
+# A page key: (plan, how many, before this (created_at, seq), the reading participant and
+# their role in the plan).
+PageKey = tuple[uuid.UUID, int, dt.datetime | None, int | None, uuid.UUID, str]
 
 
-async def pages(conn: Conn, keys: Sequence[PageKey]) -> dict[PageKey, list[MessageRow]]:
-    """Newest first, one statement for every page of the batch. The row filter by recipient
-    is applied by the caller through policy.message_visible."""
+async def pages(
+    conn: Conn, keys: Sequence[PageKey], *, visible: SqlRule
+) -> dict[PageKey, list[MessageRow]]:
+    """Newest first, one statement for every page of the batch, each narrowed to the messages
+    the reader may see by the ``visible`` rule (policy's message row filter)."""
+    row_filter = visible.sql(
+        MESSAGE_BINDINGS | {"mine_id": "k.reader", "mine_role": "k.reader_role"}
+    )
     records = await conn.fetch(
         "SELECT k.ord, page.* FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::bigint[],"
-        "  $5::uuid[]) WITH ORDINALITY AS k(plan_id, n, before_at, before_seq, reader, ord)"
+        "  $5::uuid[], $6::text[])"
+        "  WITH ORDINALITY AS k(plan_id, n, before_at, before_seq, reader, reader_role, ord)"
         f" CROSS JOIN LATERAL ({_SELECT} FROM messages m WHERE m.plan_id = k.plan_id"
         "  AND (k.before_at IS NULL OR (m.created_at, m.seq) < (k.before_at, k.before_seq))"
-        "  AND (k.reader IS NULL OR m.to_all OR m.author_id = k.reader OR EXISTS (SELECT 1"
-        "   FROM message_recipients r WHERE r.message_id = m.id AND r.participant_id = k.reader))"
+        f"  AND {row_filter}"
         "  ORDER BY m.created_at DESC, m.seq DESC LIMIT k.n) page",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
-        [k[3] for k in keys],
-        [k[4] for k in keys],
+        *(list(column) for column in zip(*keys, strict=True)),
     )
     found: dict[PageKey, list[MessageRow]] = {k: [] for k in keys}
     for r in records:

@@ -13,6 +13,7 @@ import asyncpg
 
 from db.persons import PersonRow, search_key
 from db.pool import Conn
+from db.sql_rule import MESSAGE_BINDINGS, SqlRule
 
 PLAN_COLUMNS = (
     "id, short_name, type, status, start_date, end_date, revision_date, service_unit_id,"
@@ -442,12 +443,12 @@ class PlanMarks:
 
 
 async def marks(
-    conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID]
+    conn: Conn, viewer_id: uuid.UUID, plan_ids: Sequence[uuid.UUID], *, visible: SqlRule
 ) -> dict[uuid.UUID, PlanMarks]:
-    """Both list columns in one statement. Unread: messages newer than the viewer's read mark
-    (a few per plan). The database narrows to others' messages the viewer could see, so the
-    limit never hides one behind messages that do not count; the caller decides through
-    policy.message_visible."""
+    """Both list columns in one statement. Unread: others' messages newer than the viewer's
+    read mark that the ``visible`` rule (policy's message row filter) shows the viewer, the
+    newest ten per plan."""
+    row_filter = visible.sql(MESSAGE_BINDINGS | {"mine_id": "me.id", "mine_role": "me.role"})
     records = await conn.fetch(
         "SELECT pid.id AS plan_id, v.visited_at, m.author_id, m.recipients"
         " FROM unnest($2::uuid[]) AS pid(id)"
@@ -458,8 +459,7 @@ async def marks(
         "   (SELECT array_agg(participant_id) FROM message_recipients WHERE message_id = m.id)"
         "   END AS recipients FROM messages m"
         "   WHERE me.id IS NOT NULL AND m.plan_id = pid.id AND m.author_id <> me.id"
-        "   AND (m.to_all OR me.role IN ('OWNER', 'COORDINATOR') OR EXISTS (SELECT 1"
-        "    FROM message_recipients mr WHERE mr.message_id = m.id AND mr.participant_id = me.id))"
+        f"   AND {row_filter}"
         "   AND m.created_at > coalesce((SELECT read_until FROM"
         "   message_reads r WHERE r.plan_id = pid.id AND r.person_id = $1), '-infinity')"
         "   ORDER BY m.created_at DESC LIMIT 10) m ON true",

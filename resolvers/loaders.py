@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TypeVar
 
 import asyncpg
@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from db import accounts, content, messages, persons, plans
 from db.pool import Conn
+from resolvers.policy.sections import MESSAGE_VISIBLE
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -107,7 +108,7 @@ class Loaders:
 
     @cached_property
     def marks_by_plan(self) -> DataLoader[uuid.UUID, plans.PlanMarks | None]:
-        return self._viewer_bound(_for_viewer(plans.marks))
+        return self._viewer_bound(_for_viewer(partial(plans.marks, visible=MESSAGE_VISIBLE)))
 
     # --- content ---------------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ class Loaders:
 
     @cached_property
     def message_page(self) -> DataLoader[messages.PageKey, list[messages.MessageRow] | None]:
-        return _loader(self._pool, messages.pages)
+        return _loader(self._pool, partial(messages.pages, visible=MESSAGE_VISIBLE))
 
     @cached_property
     def message_by_id(self) -> DataLoader[uuid.UUID, messages.MessageRow | None]:

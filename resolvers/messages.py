@@ -50,13 +50,11 @@ async def page(ctx: Context, view: PlanView, first: int, after: str | None) -> M
     if not 0 <= first <= MAX_PAGE:
         raise bad_input("first", f"first must be between 0 and {MAX_PAGE}.")
     before = _decode(after) if after else (None, None)
-    assert view.mine is not None
-    # The database narrows to what could be visible; policy.message_visible decides.
-    reader = None if policy.is_lead(facts(view).mine) else view.mine.id
-    rows = (
-        await ctx.loaders.message_page.load((view.plan.id, first + 1, before[0], before[1], reader))
-        or []
-    )
+    mine = view.mine
+    assert mine is not None
+    # The page is filtered in SQL by the message rule's SQL rendering; the Python one decides.
+    key = (view.plan.id, first + 1, before[0], before[1], mine.id, mine.role)
+    rows = await ctx.loaders.message_page.load(key) or []
     shown = [r for r in rows if visible(ctx, view, r)]
     return MessagePage(shown[:first], len(rows) > first)
 

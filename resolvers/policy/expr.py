@@ -447,15 +447,21 @@ class Rule:
             object.__setattr__(self, "_run", lambda env: compiled(env) is True)
         else:
             object.__setattr__(self, "_run", compiled)
+        object.__setattr__(self, "_rendered", {})
 
     def __call__(self, env: Env) -> Any:
         """The Python rendering's verdict on these facts."""
         return self._run(env)  # type: ignore[attr-defined]
 
     def sql(self, bindings: Mapping[str, str]) -> str:
-        """The SQL rendering, with each fact bound to a column, parameter or subquery."""
-        body = self.expr.sql(bindings)
-        return f"coalesce({body}, FALSE)" if self.kind == "bool" else body
+        """The SQL rendering, with each fact bound to a column, parameter or subquery. The
+        same bindings give the same text (prepared statements are reused)."""
+        key = tuple(sorted(bindings.items()))
+        rendered: dict[tuple[tuple[str, str], ...], str] = self._rendered  # type: ignore[attr-defined]
+        if key not in rendered:
+            body = self.expr.sql(bindings)
+            rendered[key] = f"coalesce({body}, FALSE)" if self.kind == "bool" else body
+        return rendered[key]
 
     def facts(self) -> dict[str, str]:
         return self.expr.facts()
