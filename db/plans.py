@@ -213,21 +213,21 @@ _PERSON_COLUMNS = ", ".join(f.name for f in fields(PersonRow))
 
 
 async def members_of(
-    conn: Conn, plan_ids: Sequence[uuid.UUID], *, leads_only: bool = False
+    conn: Conn, plan_ids: Sequence[uuid.UUID], *, only: SqlRule | None = None
 ) -> dict[uuid.UUID, list[Member]]:
-    """Each plan's current participants (or only its owner and coordinator) with their
-    persons, in one round trip."""
+    """Each plan's current participants (or only those the ``only`` rule picks, such as the
+    owner and coordinator of the plan header) with their persons, in one round trip."""
+    picked = only.sql({"mine_role": "pa.role"}) if only else "TRUE"
     records = await conn.fetch(
         f"SELECT {_prefixed('pa', PARTICIPANT_COLUMNS)}, {_prefixed('pe', _PERSON_COLUMNS)},"
         " coalesce((SELECT jsonb_object_agg(v.field, v.visibility)"
         "  FROM person_field_visibility v WHERE v.person_id = pe.id), '{}') AS visibility"
         " FROM participants pa JOIN persons pe ON pe.id = pa.person_id"
         " WHERE pa.plan_id = ANY($1) AND pa.left_on IS NULL"
-        " AND (NOT $2 OR pa.role IN ('OWNER', 'COORDINATOR'))"
+        f" AND {picked}"
         " ORDER BY array_position(ARRAY['OWNER','COORDINATOR','GUARDIAN','RELATIVE',"
         "'SERVICE_PROVIDER'], pa.role), pa.joined_on, pa.id",
         list(plan_ids),
-        leads_only,
     )
     found: dict[uuid.UUID, list[Member]] = {p: [] for p in plan_ids}
     for r in records:

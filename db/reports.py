@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from db.pool import Conn
+from db.sql_rule import SqlRule
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,27 @@ async def plan_cells(conn: Conn) -> list[PlanCell]:
     ]
 
 
-async def consents_expiring(conn: Conn, today: dt.date, windows: Sequence[int]) -> dict[int, int]:
-    """For each window: participants (not owner or coordinator) of active plans whose consent
-    runs out within that many days, counting from today."""
+# A participant's consent, for the cut_off rule (alias pa for the participant, c for the
+# consent).
+_CUT_OFF_BINDINGS = {
+    "mine_id": "pa.id",
+    "mine_role": "pa.role",
+    "mine_expires_on": "pa.consent_expires_on",
+    "consent_expires_on": "c.expires_on",
+}
+
+
+async def consents_expiring(
+    conn: Conn, today: dt.date, windows: Sequence[int], *, cut_off: SqlRule
+) -> dict[int, int]:
+    """For each window: participants of active plans whose consent (as the ``cut_off`` rule
+    gives it) runs out within that many days, counting from today."""
     records = await conn.fetch(
         "SELECT w.days, count(e.expires_on) AS n FROM unnest($2::int[]) AS w(days)"
-        " LEFT JOIN (SELECT least(pa.consent_expires_on, c.expires_on) AS expires_on"
+        f" LEFT JOIN (SELECT {cut_off.sql(_CUT_OFF_BINDINGS)} AS expires_on"
         "  FROM participants pa JOIN plans p ON p.id = pa.plan_id"
         "  JOIN consents c ON c.id = p.consent_id"
-        "  WHERE p.status = 'ACTIVE' AND pa.left_on IS NULL"
-        "  AND pa.role NOT IN ('OWNER', 'COORDINATOR') AND c.revoked_on IS NULL) e"
+        "  WHERE p.status = 'ACTIVE' AND pa.left_on IS NULL AND c.revoked_on IS NULL) e"
         " ON e.expires_on BETWEEN $1 AND $1 + w.days"
         " GROUP BY w.days",
         today,
@@ -77,26 +89,27 @@ async def coordinator_caseload(conn: Conn) -> list[tuple[str, int]]:
 
 
 async def due_consent_warnings(
-    conn: Conn, today: dt.date, thresholds: Sequence[int]
+    conn: Conn, today: dt.date, thresholds: Sequence[int], *, cut_off: SqlRule
 ) -> list[dict[str, object]]:
-    """Participants whose consent runs out within a threshold, with their coordinator's
-    contact, not yet warned for that threshold and expiry date."""
+    """Participants whose consent (as the ``cut_off`` rule gives it) runs out within a
+    threshold, with their coordinator's contact, not yet warned for that threshold and
+    expiry date."""
     records = await conn.fetch(
-        "SELECT pa.id AS participant_id, t.days AS threshold_days,"
-        " least(pa.consent_expires_on, c.expires_on) AS expires_on,"
-        " cp.email AS coordinator_email"
-        " FROM participants pa JOIN plans p ON p.id = pa.plan_id AND p.status = 'ACTIVE'"
-        " JOIN consents c ON c.id = p.consent_id AND c.revoked_on IS NULL"
-        " JOIN participants co ON co.plan_id = p.id AND co.role = 'COORDINATOR'"
-        "  AND co.left_on IS NULL"
-        " JOIN persons cp ON cp.id = co.person_id"
+        "SELECT e.participant_id, t.days AS threshold_days, e.expires_on, e.coordinator_email"
+        f" FROM (SELECT pa.id AS participant_id, {cut_off.sql(_CUT_OFF_BINDINGS)} AS expires_on,"
+        "  cp.email AS coordinator_email"
+        "  FROM participants pa JOIN plans p ON p.id = pa.plan_id AND p.status = 'ACTIVE'"
+        "  JOIN consents c ON c.id = p.consent_id AND c.revoked_on IS NULL"
+        "  JOIN participants co ON co.plan_id = p.id AND co.role = 'COORDINATOR'"
+        "   AND co.left_on IS NULL"
+        "  JOIN persons cp ON cp.id = co.person_id"
+        "  WHERE pa.left_on IS NULL) e"
         " CROSS JOIN unnest($2::int[]) AS t(days)"
-        " WHERE pa.left_on IS NULL AND pa.role NOT IN ('OWNER', 'COORDINATOR')"
-        " AND least(pa.consent_expires_on, c.expires_on) BETWEEN $1 AND $1 + t.days"
-        " AND NOT EXISTS (SELECT 1 FROM consent_warnings w WHERE w.participant_id = pa.id"
-        "  AND w.threshold_days = t.days"
-        "  AND w.expires_on = least(pa.consent_expires_on, c.expires_on))"
-        " ORDER BY pa.id, t.days",
+        " WHERE e.expires_on BETWEEN $1 AND $1 + t.days"
+        " AND NOT EXISTS (SELECT 1 FROM consent_warnings w"
+        "  WHERE w.participant_id = e.participant_id AND w.threshold_days = t.days"
+        "  AND w.expires_on = e.expires_on)"
+        " ORDER BY e.participant_id, t.days",
         today,
         list(thresholds),
     )

@@ -12,6 +12,7 @@ import asyncpg
 from db import accounts, reports
 from resolvers import notify, texts
 from resolvers.context import Clock
+from resolvers.policy.consent import CUT_OFF
 
 log = logging.getLogger("plangruppe.jobs")
 
@@ -29,7 +30,7 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
             return None
-        due = await reports.due_consent_warnings(conn, today, THRESHOLDS)
+        due = await reports.due_consent_warnings(conn, today, THRESHOLDS, cut_off=CUT_OFF)
         sent = 0
         by_participant: dict[object, list[dict[str, object]]] = {}
         for row in due:

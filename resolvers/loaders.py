@@ -18,6 +18,8 @@ from strawberry.dataloader import DataLoader
 
 from db import accounts, content, messages, persons, plans
 from db.pool import Conn
+from db.sql_rule import SqlRule
+from resolvers.policy.consent import IS_LEAD
 from resolvers.policy.sections import MESSAGE_VISIBLE
 
 K = TypeVar("K")
@@ -161,19 +163,19 @@ class Loaders:
     async def _members(
         self, conn: Conn, plan_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[plans.ParticipantRow]]:
-        return await self._primed(conn, plan_ids, leads_only=False)
+        return await self._primed(conn, plan_ids, only=None)
 
     async def _leads(
         self, conn: Conn, plan_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[plans.ParticipantRow]]:
-        return await self._primed(conn, plan_ids, leads_only=True)
+        return await self._primed(conn, plan_ids, only=IS_LEAD)
 
     async def _primed(
-        self, conn: Conn, plan_ids: Sequence[uuid.UUID], *, leads_only: bool
+        self, conn: Conn, plan_ids: Sequence[uuid.UUID], *, only: SqlRule | None
     ) -> dict[uuid.UUID, list[plans.ParticipantRow]]:
         """Participants by plan; their persons and visibility choices come in the same round
         trip and are primed, so reading them later costs no statement."""
-        found = await plans.members_of(conn, plan_ids, leads_only=leads_only)
+        found = await plans.members_of(conn, plan_ids, only=only)
         for members in found.values():
             for m in members:
                 self.person_by_id.prime(m.person.id, m.person)

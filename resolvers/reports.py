@@ -10,6 +10,7 @@ from resolvers import policy, suppression
 from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, unauthenticated
+from resolvers.policy.consent import CUT_OFF
 
 
 def suppressed(count: int) -> int | None:
@@ -65,7 +66,9 @@ async def consents_expiring(ctx: Context, within_days: int) -> int | None:
         allowed = ", ".join(map(str, suppression.EXPIRY_WINDOWS))
         raise bad_input("withinDays", f"withinDays must be one of {allowed}.")
     async with ctx.pool.acquire() as conn:
-        counts = await reports.consents_expiring(conn, ctx.today(), suppression.EXPIRY_WINDOWS)
+        counts = await reports.consents_expiring(
+            conn, ctx.today(), suppression.EXPIRY_WINDOWS, cut_off=CUT_OFF
+        )
     await _audit_use(ctx, "consentsExpiring")
     return suppression.released_windows(counts)[within_days]
 

@@ -38,6 +38,14 @@ CONSENT_EXPIRY = Rule(
     kind="value",
 )
 
+CUT_OFF = Rule(
+    "cut_off",
+    "The last day the consent lets this participant in (consent_expiry), or none for owner"
+    " and coordinator, whom consent never cuts off: what expiry reports and warnings count.",
+    case((IS_LEAD.expr, None), otherwise=CONSENT_EXPIRY.expr),
+    kind="value",
+)
+
 CONSENT_STATE = Rule(
     "consent_state",
     "A participant without a valid consent reads nothing but the header and themself."
