@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from db.pool import Conn
+from resolvers.policy.facts import OWNER
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ async def about(conn: Conn, person_id: uuid.UUID, first: int, before: int | None
     records = await conn.fetch(
         "SELECT l.id, l.at, l.viewer_id, l.plan_id, l.what FROM access_log l"
         " WHERE (l.subject_id = $1 OR l.plan_id IN (SELECT plan_id FROM participants"
-        "  WHERE person_id = $1 AND role = 'OWNER'))"
+        f"  WHERE person_id = $1 AND role = '{OWNER}'))"
         " AND l.viewer_id <> $1 AND ($3::bigint IS NULL OR l.id < $3)"
         " ORDER BY l.id DESC LIMIT $2",
         person_id,

@@ -14,6 +14,7 @@ import asyncpg
 from db.persons import PersonRow, search_key
 from db.pool import Conn
 from db.sql_rule import MESSAGE_BINDINGS, SqlRule
+from resolvers.policy.facts import COORDINATOR, OWNER, ROLES
 
 PLAN_COLUMNS = (
     "id, short_name, type, status, start_date, end_date, revision_date, service_unit_id,"
@@ -26,6 +27,9 @@ CONSENT_COLUMNS = (
 PARTICIPANT_COLUMNS = (
     "id, plan_id, person_id, role, responsibility, rights, consent_expires_on, joined_on, left_on"
 )
+
+# The order a plan group is listed in: owner, coordinator, guardian, relatives, providers.
+_ROLE_ORDER = "ARRAY[" + ", ".join(f"'{role}'" for role in ROLES) + "]"
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ async def page_for_participant(
         "WITH mine AS ("
         "  SELECT p.id FROM plans p"
         "  JOIN participants me ON me.plan_id = p.id AND me.person_id = $1 AND me.left_on IS NULL"
-        "  JOIN participants o ON o.plan_id = p.id AND o.role = 'OWNER' AND o.left_on IS NULL"
+        f"  JOIN participants o ON o.plan_id = p.id AND o.role = '{OWNER}' AND o.left_on IS NULL"
         "  JOIN persons op ON op.id = o.person_id"
         "  WHERE ($2 OR p.status = 'ACTIVE') AND ($3::text IS NULL OR p.type = $3)"
         "  AND ($4::text IS NULL OR op.search_first LIKE $4 ESCAPE '\\')"
@@ -190,8 +194,7 @@ async def participants_of(
     records = await conn.fetch(
         f"SELECT {PARTICIPANT_COLUMNS} FROM participants"
         " WHERE plan_id = ANY($1) AND left_on IS NULL"
-        " ORDER BY array_position(ARRAY['OWNER','COORDINATOR','GUARDIAN','RELATIVE',"
-        "'SERVICE_PROVIDER'], role), joined_on, id",
+        f" ORDER BY array_position({_ROLE_ORDER}, role), joined_on, id",
         list(plan_ids),
     )
     found: dict[uuid.UUID, list[ParticipantRow]] = {p: [] for p in plan_ids}
@@ -225,8 +228,7 @@ async def members_of(
         " FROM participants pa JOIN persons pe ON pe.id = pa.person_id"
         " WHERE pa.plan_id = ANY($1) AND pa.left_on IS NULL"
         f" AND {picked}"
-        " ORDER BY array_position(ARRAY['OWNER','COORDINATOR','GUARDIAN','RELATIVE',"
-        "'SERVICE_PROVIDER'], pa.role), pa.joined_on, pa.id",
+        f" ORDER BY array_position({_ROLE_ORDER}, pa.role), pa.joined_on, pa.id",
         list(plan_ids),
     )
     found: dict[uuid.UUID, list[Member]] = {p: [] for p in plan_ids}
@@ -283,7 +285,7 @@ async def is_coordinator_anywhere(conn: Conn, person_id: uuid.UUID) -> bool:
     return bool(
         await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM participants pa JOIN plans p ON p.id = pa.plan_id"
-            " WHERE pa.person_id = $1 AND pa.role = 'COORDINATOR' AND pa.left_on IS NULL"
+            f" WHERE pa.person_id = $1 AND pa.role = '{COORDINATOR}' AND pa.left_on IS NULL"
             " AND p.status = 'ACTIVE')",
             person_id,
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from db.pool import Conn
 from db.sql_rule import SqlRule
+from resolvers.policy.facts import COORDINATOR
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ async def coordinator_caseload(conn: Conn) -> list[tuple[str, int]]:
     records = await conn.fetch(
         "SELECT n, count(*) AS coordinators FROM (SELECT pa.person_id, count(*) AS n"
         " FROM participants pa JOIN plans p ON p.id = pa.plan_id"
-        " WHERE pa.role = 'COORDINATOR' AND pa.left_on IS NULL AND p.status = 'ACTIVE'"
+        f" WHERE pa.role = '{COORDINATOR}' AND pa.left_on IS NULL AND p.status = 'ACTIVE'"
         " GROUP BY pa.person_id) per GROUP BY n"
     )
     buckets = []
@@ -100,7 +101,7 @@ async def due_consent_warnings(
         "  cp.email AS coordinator_email"
         "  FROM participants pa JOIN plans p ON p.id = pa.plan_id AND p.status = 'ACTIVE'"
         "  JOIN consents c ON c.id = p.consent_id AND c.revoked_on IS NULL"
-        "  JOIN participants co ON co.plan_id = p.id AND co.role = 'COORDINATOR'"
+        f"  JOIN participants co ON co.plan_id = p.id AND co.role = '{COORDINATOR}'"
         "   AND co.left_on IS NULL"
         "  JOIN persons cp ON cp.id = co.person_id"
         "  WHERE pa.left_on IS NULL) e"

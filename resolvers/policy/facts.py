@@ -21,6 +21,8 @@ REPORTER = "REPORTER"
 OWNER = "OWNER"
 COORDINATOR = "COORDINATOR"
 GUARDIAN = "GUARDIAN"
+RELATIVE = "RELATIVE"
+SERVICE_PROVIDER = "SERVICE_PROVIDER"
 
 # A parent represents the owner until the owner's 16th birthday (pasient- og
 # brukerrettighetsloven §§ 4-3 and 4-4: parents consent for a child under 16; from 16 the
@@ -119,7 +121,8 @@ class PlanFacts:
 
 # --- the facts as the rules name them (resolvers/policy/expr.py) ------------------------
 
-ROLES = (OWNER, COORDINATOR, GUARDIAN, "RELATIVE", "SERVICE_PROVIDER")
+# Plan roles, in the order a plan group is listed.
+ROLES = (OWNER, COORDINATOR, GUARDIAN, RELATIVE, SERVICE_PROVIDER)
 GLOBAL_ROLES = (SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, REPORTER)
 LEVELS = (NONE, READ, WRITE)
 VISIBILITIES = ("ALL", "PLAN", "PRIVATE")
