@@ -257,7 +257,7 @@ async def _insert_admin(
 ) -> None:
     from db import accounts, audit, persons
     from db.pool import create_pool
-    from resolvers import passwords
+    from resolvers import passwords, policy
     from resolvers.context import utc_now
 
     # The pool's connection set-up (the jsonb codec audit.record needs), not a bare connect.
@@ -280,7 +280,7 @@ async def _insert_admin(
                 confirmed_email=email,
                 confirmed_mobile=mobile,
             )
-            await persons.set_global_roles(conn, person.id, ["SYSTEM_ADMIN"])
+            await persons.set_global_roles(conn, person.id, [policy.SYSTEM_ADMIN])
             await audit.record(
                 conn,
                 at=utc_now(),

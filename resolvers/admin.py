@@ -16,7 +16,6 @@ from resolvers.context import ApiKeyViewer, Context, Viewer
 from resolvers.errors import bad_input, forbidden, not_found, unauthenticated
 
 API_KEY_PREFIX = "pgk_"
-API_KEY_ROLES = frozenset({"REPORTER"})
 
 
 def _admin(ctx: Context) -> Viewer:
@@ -36,7 +35,7 @@ async def create_api_key(ctx: Context, name: str, roles: list[str]) -> tuple[Api
     """A key for a reporting tool; the secret is shown once and stored only as a hash."""
     viewer = _admin(ctx)
     label = validation.required_text("name", name, max_length=100)
-    if not roles or not set(roles) <= API_KEY_ROLES:
+    if not roles or policy.api_key_roles_denial(set(roles)):
         raise bad_input("roles", "API keys are for reporting tools: roles must be [REPORTER].")
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
     async with ctx.pool.acquire() as conn, conn.transaction():

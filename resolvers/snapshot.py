@@ -11,10 +11,9 @@ from typing import Any
 from db import content, messages, persons, plans
 from db.messages import MessageRow
 from db.pool import Conn
+from resolvers import policy
 
-ALL_SECTIONS = frozenset(
-    {"participants", "goals", "activities", "messages", "calendar", "documents"}
-)
+ALL_SECTIONS = frozenset(policy.SECTIONS)
 
 
 def _iso(value: object) -> object:
@@ -62,7 +61,7 @@ async def build(
             "endReason": end_reason,
             "revisionDate": plan.revision_date,
         },
-        "owner": _name(people, next(m for m in members if m["role"] == "OWNER")["person_id"]),
+        "owner": _name(people, next(m for m in members if m["role"] == policy.OWNER)["person_id"]),
     }
     if with_consent and view.consent:
         c = view.consent

@@ -233,12 +233,14 @@ class ApiKeyScope(SchemaExtension):
         if isinstance(ctx, Context) and ctx.api_key is not None:
             operation = self.execution_context.operation_type
             names = _root_fields(self.execution_context.graphql_document)
-            if operation != StrawberryOperationType.QUERY or not names <= {"reports", "__typename"}:
+            reads_reports_only = operation == StrawberryOperationType.QUERY and names <= {
+                "reports",
+                "__typename",
+            }
+            denial = policy.api_key_request_denial(reads_reports_only=reads_reports_only)
+            if denial:
                 self.execution_context.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[
-                        forbidden(policy.Reason.ROLE_REQUIRED, "An API key may only read reports.")
-                    ],
+                    data=None, errors=[forbidden(denial, "An API key may only read reports.")]
                 )
         yield
 

@@ -21,10 +21,25 @@ when the viewer may go ahead, or the ``Reason`` it may not. Rules take today's d
 argument; nothing here reads a clock or a database (build.py excepted, which loads facts).
 """
 
-from resolvers.policy import admin, consent, participants, persons, plans, records, sections
+from types import ModuleType
+
+from resolvers.policy import (
+    accounts,
+    admin,
+    consent,
+    participants,
+    persons,
+    plans,
+    records,
+    sections,
+)
+from resolvers.policy.accounts import login_channel_denial
 from resolvers.policy.admin import (
+    API_KEY_ROLES,
     account_admin_denial,
     api_key_admin_denial,
+    api_key_request_denial,
+    api_key_roles_denial,
     global_roles_denial,
     keeps_person_register,
     plan_create_denial,
@@ -55,8 +70,10 @@ from resolvers.policy.facts import (
     PARENT_REPRESENTS_UNTIL_AGE,
     PERSON_FIELDS,
     READ,
+    RELATIVE,
     REPORTER,
     SECTIONS,
+    SERVICE_PROVIDER,
     SYSTEM_ADMIN,
     WRITE,
     ConsentFacts,
@@ -90,19 +107,33 @@ from resolvers.policy.sections import (
     write_denial,
 )
 
+# The modules that define rules, in the order docs/access-rules.md lists them.
+RULE_MODULES = (consent, sections, plans, participants, records, persons, admin, accounts)
+
+
+def rules_by_module() -> list[tuple[ModuleType, list[Rule]]]:
+    """The rules each module defines (alone or in a dict per section), in definition order;
+    a rule another module imports is listed where it is defined."""
+    seen: set[int] = set()
+    listed = []
+    for module in RULE_MODULES:
+        found = []
+        for value in vars(module).values():
+            for rule in value.values() if isinstance(value, dict) else [value]:
+                if isinstance(rule, Rule) and id(rule) not in seen:
+                    seen.add(id(rule))
+                    found.append(rule)
+        listed.append((module, found))
+    return listed
+
 
 def rules() -> list[Rule]:
     """Every rule, each with its one definition (for the agreement test and the docs)."""
-    found: list[Rule] = []
-    for module in (consent, sections, plans, participants, records, persons, admin):
-        for value in vars(module).values():
-            for rule in value.values() if isinstance(value, dict) else [value]:
-                if isinstance(rule, Rule) and rule not in found:
-                    found.append(rule)
-    return found
+    return [rule for _, found in rules_by_module() for rule in found]
 
 
 __all__ = [
+    "API_KEY_ROLES",
     "COORDINATING_UNIT",
     "COORDINATOR",
     "DEFAULT_VISIBILITY",
@@ -115,8 +146,11 @@ __all__ = [
     "PARENT_REPRESENTS_UNTIL_AGE",
     "PERSON_FIELDS",
     "READ",
+    "RELATIVE",
     "REPORTER",
+    "RULE_MODULES",
     "SECTIONS",
+    "SERVICE_PROVIDER",
     "SYSTEM_ADMIN",
     "WRITE",
     "ConsentFacts",
@@ -130,6 +164,8 @@ __all__ = [
     "account_admin_denial",
     "age_on",
     "api_key_admin_denial",
+    "api_key_request_denial",
+    "api_key_roles_denial",
     "archive_download_denial",
     "archives_read_denial",
     "consent_denial",
@@ -143,6 +179,7 @@ __all__ = [
     "granted",
     "is_lead",
     "keeps_person_register",
+    "login_channel_denial",
     "message_visible",
     "own_account_denial",
     "own_participation_denial",
@@ -159,6 +196,7 @@ __all__ = [
     "represents_owner",
     "revoke_consent_denial",
     "rules",
+    "rules_by_module",
     "section_denial",
     "service_unit_admin_denial",
     "shares_for_visibility",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Set
 
-from resolvers.policy.expr import And, Or, Overlaps, Rule, case
+from resolvers.policy.expr import And, Or, Overlaps, Rule, Within, case
 from resolvers.policy.facts import (
     COORDINATING_UNIT,
     LOCAL_ADMIN,
@@ -90,6 +90,21 @@ REPORTS = _roles(
 )
 
 
+API_KEY_ROLES = (REPORTER,)
+
+API_KEY_ROLES_GRANTABLE = Rule(
+    "api_key_roles",
+    "An API key (a reporting tool's) may carry only the REPORTER role.",
+    case((Within(F.key_roles, API_KEY_ROLES), None), otherwise=Reason.ROLE_REQUIRED),
+)
+
+API_KEY_REQUEST = Rule(
+    "api_key_request",
+    "A request made with an API key may only read reports (a query of `reports` alone).",
+    case((F.reads_reports_only, None), otherwise=Reason.ROLE_REQUIRED),
+)
+
+
 def _verdict(rule: Rule, env: dict[str, object]) -> Denial:
     denial: Denial = rule(env)
     return denial
@@ -140,3 +155,11 @@ def api_key_admin_denial(global_roles: Set[str]) -> Denial:
 
 def reports_denial(global_roles: Set[str]) -> Denial:
     return _verdict(REPORTS, {"global_roles": global_roles})
+
+
+def api_key_roles_denial(roles: Set[str]) -> Denial:
+    return _verdict(API_KEY_ROLES_GRANTABLE, {"key_roles": frozenset(roles)})
+
+
+def api_key_request_denial(*, reads_reports_only: bool) -> Denial:
+    return _verdict(API_KEY_REQUEST, {"reads_reports_only": reads_reports_only})

@@ -368,6 +368,30 @@ class Overlaps(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class Within(Expr):
+    """Every element of the set fact is one of ``words`` (``among <@ ARRAY[...]``)."""
+
+    among: Fact
+    words: tuple[str, ...]
+
+    def compile(self) -> Compiled:
+        among, words = self.among.compile(), frozenset(self.words)
+
+        def within(env: Env) -> bool | None:
+            xs = among(env)
+            return None if xs is None else words.issuperset(xs)
+
+        return within
+
+    def sql(self, bindings: Mapping[str, str]) -> str:
+        listed = ", ".join(Lit(w).sql(bindings) for w in self.words)
+        return f"({self.among.sql(bindings)} <@ ARRAY[{listed}]::text[])"
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.among,)
+
+
+@dataclass(frozen=True, eq=False)
 class Case(Expr):
     """The value of the first condition that is true, else ``otherwise``."""
 

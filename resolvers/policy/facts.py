@@ -164,6 +164,11 @@ class F:
     co_participant_may_edit = Fact("co_participant_may_edit", BOOL)
     person_unit = Fact("person_unit", UUID)
     viewer_key = Fact("viewer_key", UUID)
+    # a reporting tool's API key: the roles asked for it, and what a request with it does
+    key_roles = Fact("key_roles", TEXTS, GLOBAL_ROLES)
+    reads_reports_only = Fact("reads_reports_only", BOOL)
+    # logging in: whether a channel the municipality permits is set up for the account
+    channel_usable = Fact("channel_usable", BOOL)
     subject_key = Fact("subject_key", UUID)
 
 
