@@ -27,22 +27,41 @@ WHERE s.token_hash = $1 AND a.id = s.account_id AND s.revoked_at IS NULL AND s.e
 RETURNING a.person_id
 """
 
+# PLAN visibility of a person's contact field (policy.shares_for_visibility): the viewer ($1
+# in Q1, $2 in Q2's plan group) currently shares an active plan with them, under a consent
+# neither revoked nor expired, in which neither one's own consent has run out and the viewer
+# may read the plan group. Any shared plan counts, not only the one asked for.
+SHARES = """EXISTS (
+  SELECT 1 FROM participants sv
+  JOIN participants so ON so.plan_id = sv.plan_id AND so.person_id = {person}
+       AND so.left_on IS NULL
+  JOIN plans sp ON sp.id = sv.plan_id AND sp.status = 'ACTIVE'
+  JOIN consents sc ON sc.id = sp.consent_id
+  WHERE sv.person_id = {viewer} AND sv.left_on IS NULL
+    AND sc.revoked_on IS NULL AND sc.expires_on >= current_date
+    AND (sv.role IN ('OWNER', 'COORDINATOR')
+         OR (coalesce(sv.consent_expires_on, sc.expires_on) >= current_date
+             AND coalesce(sv.rights ->> 'participants', sc.default_grant ->> 'participants',
+                          'NONE') <> 'NONE'))
+    AND (so.role IN ('OWNER', 'COORDINATOR')
+         OR coalesce(so.consent_expires_on, sc.expires_on) >= current_date))"""
+
 # Q1: a coordinator's plan list with the list columns (2 statements with the viewer lookup).
 PLAN_LIST = """
 SELECT p.id, p.short_name, p.type, p.status, p.start_date, p.end_date, p.last_archived_at,
        p.changed_at > coalesce(v.visited_at, '-infinity') AS changed,
        coalesce(me.consent_expires_on, c.expires_on) AS consent_expires_on,
        op.first_name AS owner_first, op.last_name AS owner_last,
-       CASE WHEN opv.visibility = 'ALL' OR (coalesce(opv.visibility, 'PLAN') = 'PLAN'
-            AND p.status = 'ACTIVE' AND c.revoked_on IS NULL AND c.expires_on >= current_date
-            -- PLAN counts only where I may read the plan group (policy.shares_for_visibility)
-            AND (me.role IN ('OWNER', 'COORDINATOR') OR (
-                 coalesce(me.consent_expires_on, c.expires_on) >= current_date
-                 AND coalesce(me.rights ->> 'participants', c.default_grant ->> 'participants',
-                              'NONE') <> 'NONE')))
+       CASE WHEN op.id = $1 OR opv.visibility = 'ALL'
+                 OR (coalesce(opv.visibility, 'PLAN') = 'PLAN' AND {shares_owner})
             THEN op.birth_date END AS owner_birth_date,
        cp.first_name AS coord_first, cp.last_name AS coord_last,
-       EXISTS (SELECT 1 FROM messages m LEFT JOIN message_reads r
+       -- a message I may read: MESSAGES >= READ under a valid consent (policy.section_denial)
+       (me.role IN ('OWNER', 'COORDINATOR') OR (c.id IS NOT NULL AND c.revoked_on IS NULL
+            AND coalesce(me.consent_expires_on, c.expires_on) >= current_date
+            AND coalesce(me.rights ->> 'messages', c.default_grant ->> 'messages', 'NONE')
+                <> 'NONE'))
+       AND EXISTS (SELECT 1 FROM messages m LEFT JOIN message_reads r
                  ON r.plan_id = m.plan_id AND r.person_id = $1
                WHERE m.plan_id = p.id AND m.author_id <> me.id
                  AND m.created_at > coalesce(r.read_until, '-infinity')
@@ -61,7 +80,7 @@ LEFT JOIN plan_visits v ON v.plan_id = p.id AND v.person_id = $1
 WHERE me.person_id = $1 AND me.left_on IS NULL AND p.status = 'ACTIVE'
 ORDER BY p.created_at, p.id
 LIMIT 50
-"""
+""".replace("{shares_owner}", SHARES.format(person="op.id", viewer="$1"))
 
 # Q2: one plan in full (4 statements with the viewer lookup), the grant decided in SQL.
 PLAN_ACCESS = """
@@ -69,15 +88,22 @@ SELECT p.id, p.short_name, me.id AS me, me.role,
        CASE WHEN me.role IN ('OWNER', 'COORDINATOR') THEN 'WRITE'
             WHEN c.id IS NULL OR c.revoked_on IS NOT NULL
                  OR coalesce(me.consent_expires_on, c.expires_on) < current_date THEN 'NONE'
-            ELSE coalesce(me.rights ->> $3, c.default_grant ->> $3) END AS participants_grant,
+            ELSE coalesce(me.rights ->> $3, c.default_grant ->> $3, 'NONE')
+       END AS participants_grant,
        CASE WHEN me.role IN ('OWNER', 'COORDINATOR') THEN 'WRITE'
             WHEN c.id IS NULL OR c.revoked_on IS NOT NULL
                  OR coalesce(me.consent_expires_on, c.expires_on) < current_date THEN 'NONE'
-            ELSE coalesce(me.rights ->> 'goals', c.default_grant ->> 'goals') END AS goals_grant,
+            ELSE coalesce(me.rights ->> 'goals', c.default_grant ->> 'goals', 'NONE')
+       END AS goals_grant,
        CASE WHEN me.role IN ('OWNER', 'COORDINATOR') THEN 'WRITE'
             WHEN c.id IS NULL OR c.revoked_on IS NOT NULL
                  OR coalesce(me.consent_expires_on, c.expires_on) < current_date THEN 'NONE'
-            ELSE coalesce(me.rights ->> 'messages', c.default_grant ->> 'messages')
+            ELSE coalesce(me.rights ->> 'activities', c.default_grant ->> 'activities', 'NONE')
+       END AS activities_grant,
+       CASE WHEN me.role IN ('OWNER', 'COORDINATOR') THEN 'WRITE'
+            WHEN c.id IS NULL OR c.revoked_on IS NOT NULL
+                 OR coalesce(me.consent_expires_on, c.expires_on) < current_date THEN 'NONE'
+            ELSE coalesce(me.rights ->> 'messages', c.default_grant ->> 'messages', 'NONE')
        END AS messages_grant
 FROM plans p JOIN participants me ON me.plan_id = p.id AND me.person_id = $1 AND me.left_on IS NULL
 LEFT JOIN consents c ON c.id = p.consent_id
@@ -85,16 +111,19 @@ WHERE p.id = $2
 """
 PARTICIPANTS = """
 SELECT pa.role, pa.responsibility, pe.first_name, pe.last_name,
-       CASE WHEN coalesce(v.visibility, 'PLAN') IN ('PLAN', 'ALL') THEN pe.mobile END AS mobile
+       CASE WHEN pe.id = $2 OR v.visibility = 'ALL'
+                 OR (coalesce(v.visibility, 'PLAN') = 'PLAN' AND {shares})
+            THEN pe.mobile END AS mobile
 FROM participants pa JOIN persons pe ON pe.id = pa.person_id
 LEFT JOIN person_field_visibility v ON v.person_id = pe.id AND v.field = 'MOBILE'
 WHERE pa.plan_id = $1 AND pa.left_on IS NULL
-"""
+""".replace("{shares}", SHARES.format(person="pe.id", viewer="$2"))
+# Activities need their own grant ($2); ties on created_at broken by id, as the gateway does.
 GOALS = """
-SELECT g.title, coalesce(json_agg(a.title ORDER BY a.created_at) FILTER (WHERE a.id IS NOT NULL),
-       '[]') AS activities
-FROM goals g LEFT JOIN activities a ON a.goal_id = g.id
-WHERE g.plan_id = $1 AND g.parent_id IS NULL GROUP BY g.id ORDER BY g.created_at
+SELECT g.title, CASE WHEN $2 THEN coalesce(json_agg(a.title ORDER BY a.created_at, a.id)
+                                  FILTER (WHERE a.id IS NOT NULL), '[]') END AS activities
+FROM goals g LEFT JOIN activities a ON a.goal_id = g.id AND $2
+WHERE g.plan_id = $1 AND g.parent_id IS NULL GROUP BY g.id ORDER BY g.created_at, g.id
 """
 MESSAGES = """
 SELECT m.body, m.created_at, pe.first_name AS author
@@ -142,9 +171,12 @@ def create_app(dsn: str) -> Starlette:
                 return Response(status_code=404)
             out: dict[str, Any] = {"id": plan["id"], "shortName": plan["short_name"]}
             if plan["participants_grant"] != "NONE":
-                out["participants"] = [dict(r) for r in await conn.fetch(PARTICIPANTS, plan["id"])]
+                out["participants"] = [
+                    dict(r) for r in await conn.fetch(PARTICIPANTS, plan["id"], person)
+                ]
             if plan["goals_grant"] != "NONE":
-                out["goals"] = [dict(r) for r in await conn.fetch(GOALS, plan["id"])]
+                activities = plan["activities_grant"] != "NONE"
+                out["goals"] = [dict(r) for r in await conn.fetch(GOALS, plan["id"], activities)]
             if plan["messages_grant"] != "NONE":
                 lead = plan["role"] in ("OWNER", "COORDINATOR")
                 out["messages"] = [

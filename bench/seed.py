@@ -1,10 +1,11 @@
 """Seed a realistic municipality fast (COPY), reproducibly from a seed number.
 
-    python -m bench.seed --scale 1 [--seed 7] [--database-url postgresql://…]
+    python -m bench.seed --scale 1 [--seed 7] [--database-url postgresql://…] [--state PATH]
 
 Scale 1 = 10,000 persons, 1,000 plans, 8,000 participants, 100,000 messages, 5,000 goals,
-10,000 activities; 20 coordinators with ~50 plans each. Writes bench/.seed.json with the
-bearer tokens of a few viewers, for the load driver.
+10,000 activities; 20 coordinators with ~50 plans each. Any scale above 0 works (0.05: 500
+persons, 50 plans, one coordinator; the tests seed that small). Writes bench/.seed.json (or
+--state) with the bearer tokens of a few viewers, for the load driver.
 """
 
 from __future__ import annotations
@@ -79,7 +80,16 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-async def seed(dsn: str, scale: float, seed_number: int, subscribers: int = 2000) -> dict[str, Any]:
+async def seed(
+    dsn: str,
+    scale: float,
+    seed_number: int,
+    subscribers: int = 2000,
+    state_path: Path | None = STATE,
+) -> dict[str, Any]:
+    """Seed an empty database; ``state_path=None`` writes no state file (the tests)."""
+    if scale <= 0:
+        raise ValueError("scale must be above 0")
     rng = random.Random(seed_number)
     n_persons = int(10_000 * scale)
     n_plans = int(1_000 * scale)
@@ -365,7 +375,8 @@ async def seed(dsn: str, scale: float, seed_number: int, subscribers: int = 2000
             "activities": len(activities),
         },
     }
-    STATE.write_text(json.dumps(state, indent=2))
+    if state_path is not None:
+        state_path.write_text(json.dumps(state, indent=2))
     return state
 
 
@@ -419,10 +430,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--subscribers", type=int, default=2000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--state", type=Path, default=STATE, help="where the drivers' state goes")
     args = parser.parse_args()
     if not args.database_url:
         parser.error("--database-url or DATABASE_URL is required")
-    state = asyncio.run(seed(args.database_url, args.scale, args.seed, args.subscribers))
+    state = asyncio.run(
+        seed(args.database_url, args.scale, args.seed, args.subscribers, args.state)
+    )
     print(json.dumps({"seconds": state["seconds"], **state["counts"]}))
 
 
