@@ -214,7 +214,7 @@ async def _person(
         "serviceUnitId": str(units[person.unit]) if person.unit else None,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
-    row = await person_resolvers.create_person(town.as_(admin), values)
+    row = (await person_resolvers.create_person(town.as_(admin), values)).row
     if person.roles:
         await person_resolvers.set_global_roles(town.as_(admin), str(row.id), list(person.roles))
     if person.username is None:

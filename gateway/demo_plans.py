@@ -91,7 +91,7 @@ class DemoPlan:
         days_ago: int,
         rights: Mapping[str, object] | None = None,
     ) -> None:
-        row = await plans.add_participant(
+        added = await plans.add_participant(
             self._ctx("coordinator", days_ago),
             str(self.id),
             str(self.actors[key].person_id),
@@ -99,7 +99,7 @@ class DemoPlan:
             responsibility,
             rights,
         )
-        self.members[key] = row.id
+        self.members[key] = added.row.id
 
     async def consent(
         self, giver: str, relation: str, days_ago: int, expires_in: int, grant: dict[str, object]
@@ -137,7 +137,7 @@ class DemoPlan:
         description: str | None = None,
         parent: uuid.UUID | None = None,
     ) -> uuid.UUID:
-        row = await content.add_goal(
+        goal = await content.add_goal(
             self._ctx(by, days_ago),
             str(self.id),
             title,
@@ -145,7 +145,7 @@ class DemoPlan:
             str(self.members[responsible]),
             str(parent) if parent else None,
         )
-        return row.id
+        return goal.row.id
 
     async def activity(
         self,
@@ -158,7 +158,7 @@ class DemoPlan:
         start: int,
         end: int | None = None,
     ) -> uuid.UUID:
-        row = await content.add_activity(
+        activity = await content.add_activity(
             self._ctx(by, days_ago),
             str(goal),
             title,
@@ -167,7 +167,7 @@ class DemoPlan:
             self.town.day(start),
             self.town.day(end) if end is not None else None,
         )
-        return row.id
+        return activity.row.id
 
     async def goal_status(self, by: str, goal: uuid.UUID, status: str, days_ago: int) -> None:
         await content.update_goal(self._ctx(by, days_ago), str(goal), None, None, status)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from db import access_log
 from db.access_log import LogRow
+from db.persons import PersonRow
 from resolvers.context import Context
 from resolvers.errors import bad_input, unauthenticated
+from resolvers.guard import Admitted, admit_person
 
 MAX_PAGE = 100
 
@@ -49,3 +51,10 @@ async def my_access_log(ctx: Context, first: int, after: str | None) -> LogPage:
         rows = await access_log.about(conn, viewer.person_id, first + 1, before)
     ctx.record_read(None, viewer.person_id, "access_log")
     return LogPage(rows[:first], len(rows) > first)
+
+
+async def entry_viewer(ctx: Context, row: LogRow) -> Admitted[PersonRow]:
+    """AccessLogEntry.viewer: who read, in my own log."""
+    person = await ctx.loaders.person_by_id.load(row.viewer_id)
+    assert person is not None
+    return admit_person(ctx, person)

@@ -16,6 +16,7 @@ from graphql import GraphQLError
 
 from db import accounts, persons, plans
 from db.bus import notify_access_changed
+from db.persons import PersonRow
 from db.pool import Conn
 from resolvers import contact, notify, passwords, policy, texts, validation
 from resolvers.audit_trail import audited
@@ -29,6 +30,7 @@ from resolvers.errors import (
     rate_limited,
     unauthenticated,
 )
+from resolvers.guard import Admitted, admit_own_person
 from resolvers.loaders import Loaders
 
 CODE_TTL = dt.timedelta(minutes=5)
@@ -315,6 +317,14 @@ async def verify_login_code(ctx: Context, challenge_id: str, code: str) -> NewSe
     if isinstance(result, GraphQLError):
         raise result
     return result
+
+
+async def session_person(ctx: Context, session: NewSession) -> Admitted[PersonRow]:
+    """Session.person: whoever has just logged in, before they are the request's viewer."""
+    person = await ctx.loaders.person_by_id.load(session.person_id)
+    if person is None:
+        raise unauthenticated()
+    return admit_own_person(session.person_id, person)
 
 
 async def _verify_code(

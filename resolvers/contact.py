@@ -26,6 +26,7 @@ from resolvers import notify, policy, texts
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import bad_input, code_expired, forbidden, unauthenticated
+from resolvers.guard import Admitted, admit_person
 
 CONFIRM_TTL = dt.timedelta(days=7)
 CONFIRM_PAGE = "confirm-contact"
@@ -166,7 +167,7 @@ async def _queue_link(
     )
 
 
-async def confirm(ctx: Context, token: str) -> PersonRow:
+async def confirm(ctx: Context, token: str) -> Admitted[PersonRow]:
     """confirmContactChange: the holder, logged in as themselves, makes a requested change of
     their e-mail or mobile take effect."""
     viewer = ctx.viewer
@@ -181,7 +182,7 @@ async def confirm(ctx: Context, token: str) -> PersonRow:
         raise result
     ctx.loaders.person_by_id.clear_all()
     ctx.loaders.person_by_id.prime(result.id, result)
-    return result
+    return admit_person(ctx, result)
 
 
 async def _confirm(

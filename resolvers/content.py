@@ -20,7 +20,21 @@ from resolvers import notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import OSLO, Context
 from resolvers.errors import bad_input, forbidden, not_found
-from resolvers.guard import require_section, require_viewer, view_of, visible_plan, writable
+from resolvers.guard import (
+    Admitted,
+    admit,
+    admit_activities,
+    admit_calendar,
+    admit_comments,
+    admit_documents,
+    admit_goals,
+    require_section,
+    require_viewer,
+    section_of,
+    view_of,
+    visible_plan,
+    writable,
+)
 from resolvers.plans import named_participant
 from resolvers.policy.build import facts
 
@@ -40,37 +54,42 @@ ALLOWED_TYPES = (
 # --- reading -----------------------------------------------------------------------------
 
 
-async def goals(ctx: Context, view: PlanView) -> list[GoalRow]:
+async def goals(ctx: Context, view: PlanView) -> list[Admitted[GoalRow]]:
     """Top-level goals (hovedmål); GOALS >= READ."""
     require_section(ctx, view, "goals")
     every = await ctx.loaders.goals_by_plan.load(view.plan.id) or []
-    return [g for g in every if g.parent_id is None]
+    return admit_goals(ctx, view, [g for g in every if g.parent_id is None])
 
 
 # Every field below that returns plan content decides for itself, by the content's own
-# section, whatever path reached it (Activity.goal once returned goals to GOALS NONE).
+# section, whatever path reached it (Activity.goal once returned goals to GOALS NONE), and
+# hands the schema only rows a guard admitted. The section is checked (and the read logged)
+# before anything is loaded; the guard applies the rule again to what was loaded.
 
 
-async def _section(ctx: Context, plan_id: uuid.UUID, section: str) -> None:
-    require_section(ctx, await view_of(ctx, plan_id), section)
+async def _section(ctx: Context, plan_id: uuid.UUID, section: str) -> PlanView:
+    view = await view_of(ctx, plan_id)
+    require_section(ctx, view, section)
+    return view
 
 
-async def sub_goals(ctx: Context, goal: GoalRow) -> list[GoalRow]:
+async def sub_goals(ctx: Context, goal: GoalRow) -> list[Admitted[GoalRow]]:
     """Delmål: GOALS >= READ."""
-    await _section(ctx, goal.plan_id, "goals")
+    view = await _section(ctx, goal.plan_id, "goals")
     every = await ctx.loaders.goals_by_plan.load(goal.plan_id) or []
-    return [g for g in every if g.parent_id == goal.id]
+    return admit_goals(ctx, view, [g for g in every if g.parent_id == goal.id])
 
 
-async def parent_goal(ctx: Context, goal: GoalRow) -> GoalRow | None:
+async def parent_goal(ctx: Context, goal: GoalRow) -> Admitted[GoalRow] | None:
     """The hovedmål of a delmål: GOALS >= READ."""
     if goal.parent_id is None:
         return None
-    await _section(ctx, goal.plan_id, "goals")
-    return await ctx.loaders.goal_by_id.load(goal.parent_id)
+    view = await _section(ctx, goal.plan_id, "goals")
+    parent = await ctx.loaders.goal_by_id.load(goal.parent_id)
+    return admit(ctx, view, parent) if parent else None
 
 
-async def goal_responsible(ctx: Context, goal: GoalRow) -> ParticipantRow | None:
+async def goal_responsible(ctx: Context, goal: GoalRow) -> Admitted[ParticipantRow] | None:
     """Who is responsible for a goal: seen with the goal (GOALS >= READ)."""
     if goal.responsible_id is None:
         return None
@@ -78,32 +97,35 @@ async def goal_responsible(ctx: Context, goal: GoalRow) -> ParticipantRow | None
     return await named_participant(ctx, goal.responsible_id)
 
 
-async def goal_activities(ctx: Context, goal: GoalRow) -> list[ActivityRow]:
+async def goal_activities(ctx: Context, goal: GoalRow) -> list[Admitted[ActivityRow]]:
     """A goal's activities (tiltak): ACTIVITIES >= READ."""
-    await _section(ctx, goal.plan_id, "activities")
-    return await ctx.loaders.activities_by_goal.load(goal.id) or []
+    view = await _section(ctx, goal.plan_id, "activities")
+    return admit_activities(ctx, view, await ctx.loaders.activities_by_goal.load(goal.id) or [])
 
 
-async def goal_comments(ctx: Context, goal: GoalRow) -> list[CommentRow]:
-    await _section(ctx, goal.plan_id, "goals")
-    return await ctx.loaders.comments_by_goal.load(goal.id) or []
+async def goal_comments(ctx: Context, goal: GoalRow) -> list[Admitted[CommentRow]]:
+    view = await _section(ctx, goal.plan_id, "goals")
+    return admit_comments(ctx, view, goal, await ctx.loaders.comments_by_goal.load(goal.id) or [])
 
 
-async def activity_comments(ctx: Context, activity: ActivityRow) -> list[CommentRow]:
-    await _section(ctx, activity.plan_id, "activities")
-    return await ctx.loaders.comments_by_activity.load(activity.id) or []
+async def activity_comments(ctx: Context, activity: ActivityRow) -> list[Admitted[CommentRow]]:
+    view = await _section(ctx, activity.plan_id, "activities")
+    rows = await ctx.loaders.comments_by_activity.load(activity.id) or []
+    return admit_comments(ctx, view, activity, rows)
 
 
-async def activity_goal(ctx: Context, activity: ActivityRow) -> GoalRow:
+async def activity_goal(ctx: Context, activity: ActivityRow) -> Admitted[GoalRow]:
     """The goal an activity serves: GOALS >= READ (Activity.goal is non-null, so a denial
     nulls the activity too)."""
-    await _section(ctx, activity.plan_id, "goals")
+    view = await _section(ctx, activity.plan_id, "goals")
     goal = await ctx.loaders.goal_by_id.load(activity.goal_id)
     assert goal is not None
-    return goal
+    return admit(ctx, view, goal)
 
 
-async def activity_responsible(ctx: Context, activity: ActivityRow) -> ParticipantRow | None:
+async def activity_responsible(
+    ctx: Context, activity: ActivityRow
+) -> Admitted[ParticipantRow] | None:
     """Who is responsible for an activity: seen with it (ACTIVITIES >= READ)."""
     if activity.responsible_id is None:
         return None
@@ -111,24 +133,19 @@ async def activity_responsible(ctx: Context, activity: ActivityRow) -> Participa
     return await named_participant(ctx, activity.responsible_id)
 
 
-def comment_section(comment: CommentRow) -> str:
-    """A comment belongs to its goal's or its activity's section."""
-    return "goals" if comment.goal_id is not None else "activities"
-
-
-async def comment_author(ctx: Context, comment: CommentRow) -> ParticipantRow:
+async def comment_author(ctx: Context, comment: CommentRow) -> Admitted[ParticipantRow]:
     """A comment's author: seen with the comment (its parent's section)."""
-    await _section(ctx, comment.plan_id, comment_section(comment))
+    await _section(ctx, comment.plan_id, section_of(comment))
     return await named_participant(ctx, comment.author_id)
 
 
-async def calendar_creator(ctx: Context, entry: CalendarRow) -> ParticipantRow:
+async def calendar_creator(ctx: Context, entry: CalendarRow) -> Admitted[ParticipantRow]:
     """Who made a calendar entry: seen with it (CALENDAR >= READ)."""
     await _section(ctx, entry.plan_id, "calendar")
     return await named_participant(ctx, entry.created_by)
 
 
-async def document_uploader(ctx: Context, document: DocumentRow) -> ParticipantRow:
+async def document_uploader(ctx: Context, document: DocumentRow) -> Admitted[ParticipantRow]:
     """Who uploaded a document: seen with it (DOCUMENTS >= READ)."""
     await _section(ctx, document.plan_id, "documents")
     return await named_participant(ctx, document.uploaded_by)
@@ -136,23 +153,24 @@ async def document_uploader(ctx: Context, document: DocumentRow) -> ParticipantR
 
 async def calendar(
     ctx: Context, view: PlanView, since: dt.date | None, until: dt.date | None
-) -> list[CalendarRow]:
+) -> list[Admitted[CalendarRow]]:
     """Kalender: CALENDAR >= READ; entries overlapping [from, to] (Oslo dates)."""
     require_section(ctx, view, "calendar")
     if since and until and until < since:
         raise bad_input("to", "to cannot be before from.")
     start = _oslo_midnight(since) if since else None
     end = _oslo_midnight(until + dt.timedelta(days=1)) if until else None
-    return await ctx.loaders.calendar_by_key.load((view.plan.id, start, end)) or []
+    rows = await ctx.loaders.calendar_by_key.load((view.plan.id, start, end)) or []
+    return admit_calendar(ctx, view, rows)
 
 
 def _oslo_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), OSLO)
 
 
-async def documents(ctx: Context, view: PlanView) -> list[DocumentRow]:
+async def documents(ctx: Context, view: PlanView) -> list[Admitted[DocumentRow]]:
     require_section(ctx, view, "documents")
-    return await ctx.loaders.documents_by_plan.load(view.plan.id) or []
+    return admit_documents(ctx, view, await ctx.loaders.documents_by_plan.load(view.plan.id) or [])
 
 
 async def readable_document(
@@ -172,6 +190,9 @@ async def readable_document(
 
 
 # --- writing -----------------------------------------------------------------------------
+
+# A write answers with the row it wrote, admitted by the row's own read rule (guard.admit),
+# which the write's WRITE already implies; the answer is not logged as a read.
 
 
 async def _responsible(conn: Conn, view: PlanView, responsible_id: str | None) -> uuid.UUID | None:
@@ -255,7 +276,7 @@ async def add_goal(
     description: str | None,
     responsible_id: str | None,
     parent_id: str | None,
-) -> GoalRow:
+) -> Admitted[GoalRow]:
     pid = validation.identifier("planId", plan_id)
     title = validation.required_text("title", title, max_length=300)
     text = validation.text("description", description, max_length=10_000)
@@ -284,12 +305,12 @@ async def add_goal(
         )
         await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.added", row.id, "goals")
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 async def update_goal(
     ctx: Context, goal_id: str, title: str | None, description: str | None, status: str | None
-) -> GoalRow:
+) -> Admitted[GoalRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         goal = await _goal_in_visible_plan(conn, ctx, goal_id, "id")
         view = await writable(conn, ctx, goal.plan_id, "goals")
@@ -297,7 +318,7 @@ async def update_goal(
         row = await content.update_goal(conn, goal.id, values, ctx.now())
         await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.updated", row.id, "goals")
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 def _dates(start: dt.date | None, end: dt.date | None) -> None:
@@ -313,7 +334,7 @@ async def add_activity(
     responsible_id: str | None,
     start_date: dt.date | None,
     end_date: dt.date | None,
-) -> ActivityRow:
+) -> Admitted[ActivityRow]:
     title = validation.required_text("title", title, max_length=300)
     text = validation.text("description", description, max_length=10_000)
     _dates(start_date, end_date)
@@ -340,7 +361,7 @@ async def add_activity(
             conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.added", row.id, "activities"
         )
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 async def _activity_in_visible_plan(
@@ -356,7 +377,7 @@ async def _activity_in_visible_plan(
 
 async def update_activity(
     ctx: Context, activity_id: str, title: str | None, description: str | None, status: str | None
-) -> ActivityRow:
+) -> Admitted[ActivityRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         activity = await _activity_in_visible_plan(conn, ctx, activity_id, "id")
         view = await writable(conn, ctx, activity.plan_id, "activities")
@@ -366,12 +387,12 @@ async def update_activity(
             conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.updated", row.id, "activities"
         )
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 async def add_comment(
     ctx: Context, goal_id: str | None, activity_id: str | None, body: str
-) -> CommentRow:
+) -> Admitted[CommentRow]:
     """A comment on a goal (GOALS WRITE) or an activity (ACTIVITIES WRITE)."""
     if (goal_id is None) == (activity_id is None):
         raise bad_input("goalId", "Give exactly one of goalId and activityId.")
@@ -391,7 +412,7 @@ async def add_comment(
         )
         await _after_change(conn, ctx, view, "COMMENT", "comment.added", row.id, section)
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 async def add_calendar_entry(
@@ -401,7 +422,7 @@ async def add_calendar_entry(
     starts_at: dt.datetime,
     ends_at: dt.datetime | None,
     location: str | None,
-) -> CalendarRow:
+) -> Admitted[CalendarRow]:
     pid = validation.identifier("planId", plan_id)
     title = validation.required_text("title", title, max_length=300)
     place = validation.text("location", location, max_length=300)
@@ -427,7 +448,7 @@ async def add_calendar_entry(
         )
         await _after_change(conn, ctx, view, "CALENDAR_ENTRY", "calendar.added", row.id, "calendar")
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 @dataclass(frozen=True)
@@ -486,7 +507,7 @@ def _document_name(name: str) -> str:
     return cleaned[:200]
 
 
-async def upload_document(ctx: Context, plan_id: str, upload: Upload) -> DocumentRow:
+async def upload_document(ctx: Context, plan_id: str, upload: Upload) -> Admitted[DocumentRow]:
     """A document for the plan (≤ 20 MiB; PDF, PNG, JPEG, DOCX, XLSX or plain text)."""
     pid = validation.identifier("planId", plan_id)
     if len(upload.data) > MAX_DOCUMENT:
@@ -521,4 +542,4 @@ async def upload_document(ctx: Context, plan_id: str, upload: Upload) -> Documen
             detail={"plan": str(pid), "type": kind, "size": len(upload.data)},
         )
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)

@@ -17,6 +17,7 @@ from db.messages import MessageRow
 from resolvers import access_log, auth, policy, validation
 from resolvers.context import Context
 from resolvers.errors import forbidden, not_found, unauthenticated
+from resolvers.guard import Admitted, admit_messages
 from resolvers.loaders import Loaders
 from resolvers.policy.build import facts
 
@@ -51,13 +52,13 @@ async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> policy.Denial:
     return policy.section_denial(facts(view), "messages", ctx.today())
 
 
-async def _visible(ctx: Context, row: MessageRow) -> bool:
+async def _admitted(ctx: Context, row: MessageRow) -> Admitted[MessageRow] | None:
+    """The message, if the subscriber may read it now (the guard: the MESSAGES section and
+    policy.message_visible); None otherwise."""
     view = await ctx.loaders.plan_view_by_id.load(row.plan_id)
     if view is None:
-        return False
-    return policy.message_visible(
-        plan=facts(view), author_id=row.author_id, recipient_ids=row.recipient_ids
-    )
+        return None
+    return next(iter(admit_messages(ctx, view, [row])), None)
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -77,7 +78,7 @@ def _finished(task: asyncio.Task[None]) -> None:
 
 async def message_stream(
     ctx: Context, plan_id: str | None
-) -> AsyncIterator[tuple[Context, MessageRow]]:
+) -> AsyncIterator[tuple[Context, Admitted[MessageRow]]]:
     """Messages as they are posted, each delivered only if the subscriber may read it now."""
     bus = ctx.bus
     if not isinstance(bus, MessageBus):
@@ -111,13 +112,14 @@ async def message_stream(
                 continue
             if pid is None and await _plan_denial(now_ctx, item.plan_id):
                 continue
-            if await _visible(now_ctx, item):
+            admitted = await _admitted(now_ctx, item)
+            if admitted is not None:
                 if item.plan_id not in logged:
                     logged.add(item.plan_id)
                     now_ctx.record_read(item.plan_id, None, "messages")
                     # Written beside the delivery, not before it: the row does not hold up
                     # the message (its commit waits for the disk).
                     _in_background(access_log.flush(now_ctx))
-                yield now_ctx, item
+                yield now_ctx, admitted
     finally:
         bus.unsubscribe(sub)

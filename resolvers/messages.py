@@ -12,8 +12,16 @@ from db.plans import ParticipantRow, PlanView
 from resolvers import notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context
-from resolvers.errors import bad_input, forbidden
-from resolvers.guard import require_section, view_of, visible_plan, writable
+from resolvers.errors import bad_input
+from resolvers.guard import (
+    Admitted,
+    admit,
+    admit_messages,
+    require_section,
+    view_of,
+    visible_plan,
+    writable,
+)
 from resolvers.plans import named_participant, visible_participant
 from resolvers.policy.build import facts
 
@@ -22,7 +30,7 @@ MAX_PAGE = 100
 
 @dataclass(frozen=True)
 class MessagePage:
-    rows: list[MessageRow]
+    rows: list[Admitted[MessageRow]]
     has_next: bool
 
 
@@ -55,7 +63,7 @@ async def page(ctx: Context, view: PlanView, first: int, after: str | None) -> M
     # The page is filtered in SQL by the message rule's SQL rendering; the Python one decides.
     key = (view.plan.id, first + 1, before[0], before[1], mine.id, mine.role)
     rows = await ctx.loaders.message_page.load(key) or []
-    shown = [r for r in rows if visible(ctx, view, r)]
+    shown = admit_messages(ctx, view, rows)
     return MessagePage(shown[:first], len(rows) > first)
 
 
@@ -64,18 +72,17 @@ async def readable(ctx: Context, row: MessageRow) -> PlanView:
     row rule); NO_GRANT otherwise."""
     view = await view_of(ctx, row.plan_id)
     require_section(ctx, view, "messages")
-    if not visible(ctx, view, row):
-        raise forbidden(policy.Reason.NO_GRANT)
+    admit(ctx, view, row)  # the row rule, as for every Message
     return view
 
 
-async def author(ctx: Context, row: MessageRow) -> ParticipantRow:
+async def author(ctx: Context, row: MessageRow) -> Admitted[ParticipantRow]:
     """Message.author: seen with the message, whatever the viewer's PARTICIPANTS grant."""
     await readable(ctx, row)
     return await named_participant(ctx, row.author_id)
 
 
-async def recipients(ctx: Context, row: MessageRow) -> list[ParticipantRow] | None:
+async def recipients(ctx: Context, row: MessageRow) -> list[Admitted[ParticipantRow]] | None:
     """The chosen recipients (null: the whole plan group). They are not named in the
     message's content, so each is a participant the viewer must be allowed to see (the plan
     header, the viewer themself, or PARTICIPANTS >= READ); one hidden recipient hides the
@@ -104,7 +111,7 @@ async def read_by_me(ctx: Context, row: MessageRow) -> bool:
 
 async def post(
     ctx: Context, plan_id: str, body: str, recipient_ids: list[str] | None
-) -> MessageRow:
+) -> Admitted[MessageRow]:
     """A message to the whole plan group, or only to chosen participants (MESSAGES WRITE)."""
     pid = validation.identifier("planId", plan_id)
     text = validation.required_text("body", body, max_length=10_000)
@@ -142,7 +149,7 @@ async def post(
         )
         await notify.notify(conn, ctx, view, "MESSAGE_TO_ME", actor_id=view.mine.id, only=chosen)
     ctx.reload_loaders()
-    return row
+    return admit(ctx, view, row)
 
 
 async def mark_read(ctx: Context, plan_id: str) -> int:

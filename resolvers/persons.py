@@ -13,6 +13,7 @@ from resolvers import contact, notify, policy, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
+from resolvers.guard import Admitted, admit_person
 
 MAX_SEARCH = 50
 _COLUMN_OF_FIELD = {
@@ -110,21 +111,22 @@ async def visible_fields(ctx: Context, person: PersonRow) -> list[str]:
     return [f for f in policy.PERSON_FIELDS if await field_denial(ctx, person, f) is None]
 
 
-async def me(ctx: Context) -> PersonRow | None:
+async def me(ctx: Context) -> Admitted[PersonRow] | None:
     """The logged-in person, or None."""
     if ctx.viewer is None:
         return None
-    return await ctx.loaders.person_by_id.load(ctx.viewer.person_id)
+    row = await ctx.loaders.person_by_id.load(ctx.viewer.person_id)
+    return admit_person(ctx, row) if row else None
 
 
-async def person(ctx: Context, person_id: str) -> PersonRow:
+async def person(ctx: Context, person_id: str) -> Admitted[PersonRow]:
     """Anyone with an account may find a person (name and position are public to them)."""
     _viewer(ctx)
     pid = validation.identifier("id", person_id)
     row = await ctx.loaders.person_by_id.load(pid)
     if row is None:
         raise not_found("person")
-    return row
+    return admit_person(ctx, row)
 
 
 async def search(
@@ -133,7 +135,7 @@ async def search(
     last_name: str | None,
     birth_date: dt.date | None,
     first: int,
-) -> list[PersonRow]:
+) -> list[Admitted[PersonRow]]:
     """Search by name prefix (case-insensitive, æ/ø/å included) and birth date. A birth date
     only matches persons whose birth date this viewer may see."""
     _viewer(ctx)
@@ -153,9 +155,9 @@ async def search(
         )
     for row in rows:
         ctx.loaders.person_by_id.prime(row.id, row)
-    if birth_date is None:
-        return rows
-    return [r for r in rows if await field_denial(ctx, r, "BIRTH_DATE") is None]
+    if birth_date is not None:
+        rows = [r for r in rows if await field_denial(ctx, r, "BIRTH_DATE") is None]
+    return [admit_person(ctx, r) for r in rows]
 
 
 def clean_person_input(
@@ -218,7 +220,7 @@ async def _may_administer_persons(conn: Conn, viewer: Viewer) -> policy.Denial:
 
 async def create_person(
     ctx: Context, raw: dict[str, object], *, confirm_new: bool = False
-) -> PersonRow:
+) -> Admitted[PersonRow]:
     """Create a person (SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, a coordinator). A person
     with the same names and birth date is DUPLICATE_PERSON; where the caller may not know
     that birth date, POSSIBLE_DUPLICATE, which confirmNew passes (_check_duplicates)."""
@@ -237,7 +239,7 @@ async def create_person(
             await _check_duplicates(ctx, viewer, same, born, confirm_new=confirm_new)
         row = await persons.insert(conn, values)
         await audited(conn, ctx, "person.created", target=row.id)
-    return row
+    return admit_person(ctx, row)
 
 
 async def _check_duplicates(
@@ -317,7 +319,9 @@ async def _co_participant_may_edit(ctx: Context, person_id: uuid.UUID) -> bool:
     return False
 
 
-async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) -> PersonRow:
+async def update_person(
+    ctx: Context, person_id: str, raw: dict[str, object]
+) -> Admitted[PersonRow]:
     """Change a person's details. The e-mail and mobile of an account holder change only when
     the holder confirms (resolvers/contact.py); every other field changes at once."""
     viewer = _viewer(ctx)
@@ -338,7 +342,7 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
         if unit_denial:
             raise forbidden(unit_denial)
     if not values:
-        return current
+        return admit_person(ctx, current)
     now = ctx.now()
     fields = sorted(values)
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -357,7 +361,7 @@ async def update_person(ctx: Context, person_id: str, raw: dict[str, object]) ->
         await audited(conn, ctx, "person.updated", target=pid, at=now, detail={"fields": fields})
     ctx.loaders.person_by_id.clear(pid)
     ctx.loaders.person_by_id.prime(pid, row)
-    return row
+    return admit_person(ctx, row)
 
 
 async def _update_without_account(
@@ -376,7 +380,7 @@ async def _update_without_account(
     return row
 
 
-async def set_field_visibility(ctx: Context, field: str, visibility: str) -> PersonRow:
+async def set_field_visibility(ctx: Context, field: str, visibility: str) -> Admitted[PersonRow]:
     """Skjul mobilnummer and friends: the viewer sets who sees their own contact fields."""
     viewer = _viewer(ctx)
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -392,10 +396,10 @@ async def set_field_visibility(ctx: Context, field: str, visibility: str) -> Per
     ctx.loaders.visibility_by_person.clear_all()
     row = await ctx.loaders.person_by_id.load(viewer.person_id)
     assert row is not None
-    return row
+    return admit_person(ctx, row)
 
 
-async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> PersonRow:
+async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> Admitted[PersonRow]:
     viewer = _viewer(ctx)
     denial = policy.global_roles_denial(viewer.global_roles)
     if denial:
@@ -408,7 +412,7 @@ async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> Pe
         await persons.set_global_roles(conn, pid, roles)
         await audited(conn, ctx, "person.global_roles", target=pid, detail={"roles": sorted(roles)})
     ctx.loaders.global_roles_by_person.clear_all()  # clear(pid) raises if not loaded
-    return row
+    return admit_person(ctx, row)
 
 
 async def service_units(ctx: Context) -> list[tuple[uuid.UUID, str]]:

@@ -23,6 +23,11 @@ from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
 from resolvers.guard import (
+    NAMED_PARTICIPANT,
+    Admitted,
+    admit_participant,
+    admit_participants,
+    admit_person,
     deny,
     locked_view,
     require_section,
@@ -31,7 +36,7 @@ from resolvers.guard import (
     visible_plan,
 )
 from resolvers.notify import DEFAULTS
-from resolvers.policy.build import facts, grant, owner_facts
+from resolvers.policy.build import facts, grant, lead, owner_facts
 
 MAX_PAGE = 100
 NOTIFICATION_EVENTS = tuple(DEFAULTS)
@@ -93,10 +98,24 @@ async def my_plans(ctx: Context, flt: PlanFilter, first: int, after: str | None)
     return Page(views[:first], total, len(views) > first)
 
 
-async def participants(ctx: Context, view: PlanView) -> list[ParticipantRow]:
+async def participants(ctx: Context, view: PlanView) -> list[Admitted[ParticipantRow]]:
     """Plangruppa: PARTICIPANTS >= READ."""
     require_section(ctx, view, "participants")
-    return await ctx.loaders.participants_by_plan.load(view.plan.id) or []
+    rows = await ctx.loaders.participants_by_plan.load(view.plan.id) or []
+    return admit_participants(ctx, view, rows)
+
+
+async def lead_participant(
+    ctx: Context, view: PlanView, role: str
+) -> Admitted[ParticipantRow] | None:
+    """Plan.owner and Plan.coordinator: the plan header, seen by all who see the plan."""
+    row = await lead(ctx, view, role)
+    return admit_participant(ctx, view, row, named=False) if row else None
+
+
+def my_participation(ctx: Context, view: PlanView) -> Admitted[ParticipantRow] | None:
+    """Plan.myParticipation: the viewer themself; None for an administrator who takes no part."""
+    return admit_participant(ctx, view, view.mine, named=False) if view.mine else None
 
 
 async def changed_since_my_last_visit(ctx: Context, view: PlanView) -> bool:
@@ -135,12 +154,12 @@ async def require_consent_reader(ctx: Context, view: PlanView) -> None:
         raise forbidden(denial)
 
 
-async def consent_giver(ctx: Context, row: ConsentRow) -> PersonRow:
+async def consent_giver(ctx: Context, row: ConsentRow) -> Admitted[PersonRow]:
     """Consent.givenBy: part of the consent document, read under the same rule."""
     await require_consent_reader(ctx, await view_of(ctx, row.plan_id))
     person = await ctx.loaders.person_by_id.load(row.given_by)
     assert person is not None
-    return person
+    return admit_person(ctx, person)
 
 
 # --- participants, field by field ---------------------------------------------------------
@@ -157,21 +176,11 @@ async def participant_plan(ctx: Context, participant: ParticipantRow) -> PlanVie
 
 async def visible_participant(
     ctx: Context, participant: ParticipantRow, *, named: bool
-) -> ParticipantRow:
+) -> Admitted[ParticipantRow]:
     """A participant returned by any field: policy.participant_denial decides."""
-    viewer = require_viewer(ctx)
+    require_viewer(ctx)
     view = await _participant_view(ctx, participant)
-    denial = policy.participant_denial(
-        facts(view),
-        viewer.global_roles,
-        participant_id=participant.id,
-        participant_role=participant.role,
-        named=named,
-        today=ctx.today(),
-    )
-    if denial:
-        raise forbidden(denial)
-    return participant
+    return admit_participant(ctx, view, participant, named=named)
 
 
 async def participant_by_id(ctx: Context, participant_id: uuid.UUID) -> ParticipantRow:
@@ -180,7 +189,7 @@ async def participant_by_id(ctx: Context, participant_id: uuid.UUID) -> Particip
     return row
 
 
-async def named_participant(ctx: Context, participant_id: uuid.UUID) -> ParticipantRow:
+async def named_participant(ctx: Context, participant_id: uuid.UUID) -> Admitted[ParticipantRow]:
     """The author, responsible, createdBy or uploadedBy of content the caller has already
     found readable: seen with that content (name and position), whatever the viewer's
     PARTICIPANTS grant."""
@@ -188,13 +197,15 @@ async def named_participant(ctx: Context, participant_id: uuid.UUID) -> Particip
 
 
 async def participant_person(
-    ctx: Context, participant: ParticipantRow, *, named: bool
-) -> PersonRow:
-    """Participant.person: the person of a participant the viewer may see."""
-    await visible_participant(ctx, participant, named=named)
-    person = await ctx.loaders.person_by_id.load(participant.person_id)
+    ctx: Context, participant: Admitted[ParticipantRow]
+) -> Admitted[PersonRow]:
+    """Participant.person: the person of a participant the viewer may see, asked again of
+    policy.participant_denial as the participant was admitted (named or not)."""
+    row = participant.row
+    await visible_participant(ctx, row, named=participant.rule == NAMED_PARTICIPANT)
+    person = await ctx.loaders.person_by_id.load(row.person_id)
     assert person is not None
-    return person
+    return admit_person(ctx, person)
 
 
 async def responsibility(ctx: Context, participant: ParticipantRow) -> str | None:
@@ -431,7 +442,7 @@ async def add_participant(
     role: str,
     responsibility: str | None,
     rights: Mapping[str, object] | None,
-) -> ParticipantRow:
+) -> Admitted[ParticipantRow]:
     pid = validation.identifier("planId", plan_id)
     person = validation.identifier("personId", person_id)
     text = validation.text("responsibility", responsibility, max_length=4000)
@@ -466,7 +477,7 @@ async def add_participant(
             detail={"participant": row.id, "person": person, "role": role},
         )
     ctx.reload_loaders()
-    return row
+    return admit_participant(ctx, view, row, named=False)
 
 
 async def _locked_participant(
@@ -491,7 +502,7 @@ async def update_participant(
     responsibility: str | None,
     rights: Mapping[str, object] | None,
     consent_expires_on: dt.date | None,
-) -> ParticipantRow:
+) -> Admitted[ParticipantRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
         deny(policy.coordinator_denial(facts(view)))
@@ -530,10 +541,10 @@ async def update_participant(
             )
             await notify_access_changed(conn, f"plan:{row.plan_id}")
     ctx.reload_loaders()
-    return row
+    return admit_participant(ctx, view, row, named=False)
 
 
-async def remove_participant(ctx: Context, participant_id: str) -> ParticipantRow:
+async def remove_participant(ctx: Context, participant_id: str) -> Admitted[ParticipantRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
         deny(policy.coordinator_denial(facts(view)))
@@ -550,12 +561,12 @@ async def remove_participant(ctx: Context, participant_id: str) -> ParticipantRo
         )
         await notify_access_changed(conn, f"plan:{row.plan_id}")
     ctx.reload_loaders()
-    return row
+    return admit_participant(ctx, view, row, named=False)
 
 
 async def set_notification(
     ctx: Context, participant_id: str, event: str, sms: bool, email: bool
-) -> ParticipantRow:
+) -> Admitted[ParticipantRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id, "participantId")
         deny(policy.own_participation_denial(facts(view), row.id))
@@ -568,7 +579,7 @@ async def set_notification(
             detail={"participant": row.id, "event": event, "sms": sms, "email": email},
         )
     ctx.reload_loaders()
-    return row
+    return admit_participant(ctx, view, row, named=False)
 
 
 async def mark_plan_visited(ctx: Context, plan_id: str) -> uuid.UUID:

@@ -10,7 +10,6 @@ from strawberry.file_uploads import Upload
 
 from resolvers import admin, auth, contact, content, guard, lifecycle, persons, plans
 from resolvers import messages as message_resolvers
-from resolvers.errors import unauthenticated
 from schema.context import Info
 from schema.enums import (
     GlobalRole,
@@ -66,10 +65,8 @@ class Mutation:
         self, info: Info, challenge_id: strawberry.ID, code: str
     ) -> Session:
         s = await auth.verify_login_code(info.context, challenge_id, code)
-        person = await info.context.loaders.person_by_id.load(s.person_id)
-        if person is None:
-            raise unauthenticated()
-        return Session(token=s.token, expires_at=s.expires_at, person=Person(row=person))
+        person = Person(admitted=await auth.session_person(info.context, s))
+        return Session(token=s.token, expires_at=s.expires_at, person=person)
 
     @strawberry.mutation(description="End this session (the one whose token is sent).")
     async def logout(self, info: Info) -> bool:
@@ -130,7 +127,7 @@ class Mutation:
         row = await persons.create_person(
             info.context, input.given(), confirm_new=bool(confirm_new)
         )
-        return Person(row=row)
+        return Person(admitted=row)
 
     @strawberry.mutation(
         description="Change a person's details (omitted fields are kept): the person,"
@@ -138,7 +135,7 @@ class Mutation:
         " an account holder's e-mail or mobile waits for the holder's confirmation."
     )
     async def update_person(self, info: Info, id: strawberry.ID, input: PersonInput) -> Person:
-        return Person(row=await persons.update_person(info.context, id, input.given()))
+        return Person(admitted=await persons.update_person(info.context, id, input.given()))
 
     @strawberry.mutation(
         description="Confirm a change of my e-mail or mobile with the token from the link sent"
@@ -146,21 +143,21 @@ class Mutation:
         " opened by someone else before)."
     )
     async def confirm_contact_change(self, info: Info, token: str) -> Person:
-        return Person(row=await contact.confirm(info.context, token))
+        return Person(admitted=await contact.confirm(info.context, token))
 
     @strawberry.mutation(description="Who may see one of my contact fields (skjul mobilnummer …).")
     async def set_field_visibility(
         self, info: Info, field: PersonField, visibility: Visibility
     ) -> Person:
         row = await persons.set_field_visibility(info.context, field.value, visibility.value)
-        return Person(row=row)
+        return Person(admitted=row)
 
     @strawberry.mutation(description="Set a person's global roles (SYSTEM_ADMIN only).")
     async def set_global_roles(
         self, info: Info, person_id: strawberry.ID, roles: list[GlobalRole]
     ) -> Person:
         row = await persons.set_global_roles(info.context, person_id, [r.value for r in roles])
-        return Person(row=row)
+        return Person(admitted=row)
 
     # --- plans, consent, participants ---
 
@@ -241,7 +238,7 @@ class Mutation:
             responsibility,
             rights.overrides() if rights else None,
         )
-        return Participant(row=row)
+        return Participant(admitted=row)
 
     @strawberry.mutation(
         description="Change a participant's responsibility, rights or consent expiry (coordinator)."
@@ -261,11 +258,11 @@ class Mutation:
             rights.overrides() if rights else None,
             consent_expires_on,
         )
-        return Participant(row=row)
+        return Participant(admitted=row)
 
     @strawberry.mutation(description="Remove a participant from the plan group (coordinator).")
     async def remove_participant(self, info: Info, id: strawberry.ID) -> Participant:
-        return Participant(row=await plans.remove_participant(info.context, id))
+        return Participant(admitted=await plans.remove_participant(info.context, id))
 
     @strawberry.mutation(
         description="My notification choice for one event in one plan; my own participation only."
@@ -279,7 +276,7 @@ class Mutation:
         email: bool,
     ) -> Participant:
         row = await plans.set_notification(info.context, participant_id, event.value, sms, email)
-        return Participant(row=row)
+        return Participant(admitted=row)
 
     @strawberry.mutation(
         description="I have looked at the plan now (resets changedSinceMyLastVisit);"
@@ -306,7 +303,7 @@ class Mutation:
         row = await content.add_goal(
             info.context, plan_id, title, description, responsible_id, parent_id
         )
-        return Goal(row=row)
+        return Goal(admitted=row)
 
     @strawberry.mutation(description="Change a goal (GOALS WRITE).")
     async def update_goal(
@@ -317,7 +314,9 @@ class Mutation:
         description: str | None = None,
         status: str | None = None,
     ) -> Goal:
-        return Goal(row=await content.update_goal(info.context, id, title, description, status))
+        return Goal(
+            admitted=await content.update_goal(info.context, id, title, description, status)
+        )
 
     @strawberry.mutation(description="Add an activity (tiltak) to a goal (ACTIVITIES WRITE).")
     async def add_activity(
@@ -333,7 +332,7 @@ class Mutation:
         row = await content.add_activity(
             info.context, goal_id, title, description, responsible_id, start_date, end_date
         )
-        return Activity(row=row)
+        return Activity(admitted=row)
 
     @strawberry.mutation(description="Change an activity (ACTIVITIES WRITE).")
     async def update_activity(
@@ -345,7 +344,7 @@ class Mutation:
         status: str | None = None,
     ) -> Activity:
         row = await content.update_activity(info.context, id, title, description, status)
-        return Activity(row=row)
+        return Activity(admitted=row)
 
     @strawberry.mutation(
         description="Comment on a goal (GOALS WRITE) or an activity (ACTIVITIES WRITE)."
@@ -357,7 +356,7 @@ class Mutation:
         goal_id: strawberry.ID | None = None,
         activity_id: strawberry.ID | None = None,
     ) -> Comment:
-        return Comment(row=await content.add_comment(info.context, goal_id, activity_id, body))
+        return Comment(admitted=await content.add_comment(info.context, goal_id, activity_id, body))
 
     @strawberry.mutation(
         description="A message to the plan group, or only to recipientIds (MESSAGES WRITE)."
@@ -372,7 +371,7 @@ class Mutation:
         row = await message_resolvers.post(
             info.context, plan_id, body, list(recipient_ids) if recipient_ids is not None else None
         )
-        return Message(row=row)
+        return Message(admitted=row)
 
     @strawberry.mutation(
         description="Mark every message of the plan read; returns how many (MESSAGES >= READ)."
@@ -393,7 +392,7 @@ class Mutation:
         row = await content.add_calendar_entry(
             info.context, plan_id, title, starts_at, ends_at, location
         )
-        return CalendarEntry(row=row)
+        return CalendarEntry(admitted=row)
 
     @strawberry.mutation(
         description="Upload a document (multipart; ≤ 20 MiB; PDF, images, office files);"
@@ -403,7 +402,7 @@ class Mutation:
         data = await file.read()  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "dokument"
         row = await content.upload_document(info.context, plan_id, content.Upload(name, data))
-        return Document(row=row)
+        return Document(admitted=row)
 
     # --- ending, archiving, administration ---
 

@@ -30,7 +30,7 @@ class Query:
     )
     async def me(self, info: Info) -> Person | None:
         row = await persons.me(info.context)
-        return Person(row=row) if row else None
+        return Person(admitted=row) if row else None
 
     @strawberry.field(description="The plans I take part in (the plan list); anyone logged in.")
     async def plans(
@@ -83,14 +83,14 @@ class Query:
         rows = await persons.search(
             info.context, first_name, last_name, birth_date, 20 if first is None else first
         )
-        return [Person(row=r) for r in rows]
+        return [Person(admitted=r) for r in rows]
 
     @strawberry.field(
         description="A person by id; anyone logged in (name and position; contact fields by"
         " their visibility). NOT_FOUND when there is none."
     )
     async def person(self, info: Info, id: strawberry.ID) -> Person | None:
-        return Person(row=await persons.person(info.context, id))
+        return Person(admitted=await persons.person(info.context, id))
 
     @strawberry.field(description="Service units (tjenesteenheter); anyone logged in.")
     async def service_units(self, info: Info) -> list[ServiceUnit]:

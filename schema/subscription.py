@@ -24,4 +24,4 @@ class Subscription:
             # The message's fields resolve as of this moment, not from an earlier cache.
             info.context.viewer = now.viewer
             info.context.loaders = now.loaders
-            yield Message(row=row)
+            yield Message(admitted=row)

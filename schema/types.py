@@ -15,13 +15,13 @@ from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRo
 from db.messages import MessageRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
-from resolvers import contact, content, persons, policy
+from resolvers import access_log, contact, content, persons, policy
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
 from resolvers import reports as report_resolvers
 from resolvers.errors import forbidden
-from resolvers.policy.build import lead
+from resolvers.guard import Admitted
 from schema.context import Info
 from schema.enums import (
     Access,
@@ -82,7 +82,11 @@ class ContactChange:
     " one is null with FORBIDDEN / FIELD_HIDDEN)."
 )
 class Person:
-    row: strawberry.Private[PersonRow]
+    admitted: strawberry.Private[Admitted[PersonRow]]
+
+    @property
+    def row(self) -> PersonRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -268,7 +272,7 @@ class Consent:
 
     @strawberry.field(description="Who gave the consent; read under the consent's own rule.")
     async def given_by(self, info: Info) -> Person:
-        return Person(row=await plan_resolvers.consent_giver(info.context, self.row))
+        return Person(admitted=await plan_resolvers.consent_giver(info.context, self.row))
 
     @strawberry.field
     def given_by_relation(self) -> ConsentGiver:
@@ -301,10 +305,11 @@ class Consent:
     " the participant named as author, responsible, createdBy or uploadedBy of content I read."
 )
 class Participant:
-    row: strawberry.Private[ParticipantRow]
-    # Reached as the author, responsible, createdBy or uploadedBy of content the viewer may
-    # read: seen with that content whatever the viewer's PARTICIPANTS grant.
-    named: strawberry.Private[bool] = False
+    admitted: strawberry.Private[Admitted[ParticipantRow]]
+
+    @property
+    def row(self) -> ParticipantRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -316,8 +321,7 @@ class Participant:
 
     @strawberry.field(description="Name and position always; contact fields by their visibility.")
     async def person(self, info: Info) -> Person:
-        row = await plan_resolvers.participant_person(info.context, self.row, named=self.named)
-        return Person(row=row)
+        return Person(admitted=await plan_resolvers.participant_person(info.context, self.admitted))
 
     @strawberry.field
     def role(self) -> Role:
@@ -399,14 +403,14 @@ class Plan:
 
     @strawberry.field(description="Planeier: the person the plan is for.")
     async def owner(self, info: Info) -> Participant:
-        row = await lead(info.context, self.view, "OWNER")
-        assert row is not None
-        return Participant(row=row)
+        owner = await plan_resolvers.lead_participant(info.context, self.view, policy.OWNER)
+        assert owner is not None
+        return Participant(admitted=owner)
 
     @strawberry.field(description="Koordinator.")
     async def coordinator(self, info: Info) -> Participant | None:
-        row = await lead(info.context, self.view, "COORDINATOR")
-        return Participant(row=row) if row else None
+        row = await plan_resolvers.lead_participant(info.context, self.view, policy.COORDINATOR)
+        return Participant(admitted=row) if row else None
 
     @strawberry.field(description="Plan endret: something changed since I last visited.")
     async def changed_since_my_last_visit(self, info: Info) -> bool:
@@ -425,8 +429,9 @@ class Plan:
         return plan_resolvers.consent_expires_in_days(info.context, self.view)
 
     @strawberry.field(description="Null only for an administrator who does not take part.")
-    def my_participation(self) -> Participant | None:
-        return Participant(row=self.view.mine) if self.view.mine else None
+    def my_participation(self, info: Info) -> Participant | None:
+        mine = plan_resolvers.my_participation(info.context, self.view)
+        return Participant(admitted=mine) if mine else None
 
     @strawberry.field(
         description="What I may read and write here now (expiry and ended state applied)."
@@ -437,12 +442,13 @@ class Plan:
     @strawberry.field(description="Plangruppa: needs PARTICIPANTS >= READ.")
     async def participants(self, info: Info) -> list[Participant] | None:
         return [
-            Participant(row=r) for r in await plan_resolvers.participants(info.context, self.view)
+            Participant(admitted=r)
+            for r in await plan_resolvers.participants(info.context, self.view)
         ]
 
     @strawberry.field(description="Hovedmål, with delmål under them: needs GOALS >= READ.")
     async def goals(self, info: Info) -> list[Goal] | None:
-        return [Goal(row=g) for g in await content.goals(info.context, self.view)]
+        return [Goal(admitted=g) for g in await content.goals(info.context, self.view)]
 
     @strawberry.field(
         description="Meldinger, newest first: MESSAGES >= READ, row-filtered by recipients."
@@ -454,7 +460,8 @@ class Plan:
             info.context, self.view, 20 if first is None else first, after
         )
         edges = [
-            MessageEdge(node=Message(row=r), cursor=message_resolvers.cursor(r)) for r in page.rows
+            MessageEdge(node=Message(admitted=r), cursor=message_resolvers.cursor(r.row))
+            for r in page.rows
         ]
         return MessageConnection(
             edges=edges,
@@ -471,11 +478,11 @@ class Plan:
         to: dt.date | None = None,
     ) -> list[CalendarEntry] | None:
         rows = await content.calendar(info.context, self.view, from_, to)
-        return [CalendarEntry(row=r) for r in rows]
+        return [CalendarEntry(admitted=r) for r in rows]
 
     @strawberry.field(description="Dokumenter: DOCUMENTS >= READ.")
     async def documents(self, info: Info) -> list[Document] | None:
-        return [Document(row=d) for d in await content.documents(info.context, self.view)]
+        return [Document(admitted=d) for d in await content.documents(info.context, self.view)]
 
     @strawberry.field(
         description="Arkiv: the plan's archived snapshots; the coordinator, the owner and"
@@ -513,17 +520,16 @@ class PlanConnection:
     total_count: int
 
 
-def _named(row: ParticipantRow | None) -> Participant | None:
-    """A participant named by content the resolver found readable (author, responsible …)."""
-    return Participant(row=row, named=True) if row is not None else None
-
-
 @strawberry.type(
     description="Kommentar on a goal or an activity: read with its section (GOALS or ACTIVITIES"
     " >= READ)."
 )
 class Comment:
-    row: strawberry.Private[CommentRow]
+    admitted: strawberry.Private[Admitted[CommentRow]]
+
+    @property
+    def row(self) -> CommentRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -531,7 +537,7 @@ class Comment:
 
     @strawberry.field(description="Seen with the comment (its goal's or activity's section).")
     async def author(self, info: Info) -> Participant:
-        return Participant(row=await content.comment_author(info.context, self.row), named=True)
+        return Participant(admitted=await content.comment_author(info.context, self.row))
 
     @strawberry.field
     def body(self) -> str:
@@ -544,7 +550,11 @@ class Comment:
 
 @strawberry.type(description="Mål: a hovedmål, or a delmål under one. GOALS >= READ.")
 class Goal:
-    row: strawberry.Private[GoalRow]
+    admitted: strawberry.Private[Admitted[GoalRow]]
+
+    @property
+    def row(self) -> GoalRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -564,24 +574,26 @@ class Goal:
 
     @strawberry.field(description="Seen with the goal (GOALS >= READ).")
     async def responsible(self, info: Info) -> Participant | None:
-        return _named(await content.goal_responsible(info.context, self.row))
+        row = await content.goal_responsible(info.context, self.row)
+        return Participant(admitted=row) if row else None
 
     @strawberry.field(description="The hovedmål of a delmål: needs GOALS >= READ.")
     async def parent(self, info: Info) -> Goal | None:
         row = await content.parent_goal(info.context, self.row)
-        return Goal(row=row) if row else None
+        return Goal(admitted=row) if row else None
 
     @strawberry.field(description="Delmål: needs GOALS >= READ.")
     async def sub_goals(self, info: Info) -> list[Goal]:
-        return [Goal(row=g) for g in await content.sub_goals(info.context, self.row)]
+        return [Goal(admitted=g) for g in await content.sub_goals(info.context, self.row)]
 
     @strawberry.field(description="Tiltak: needs ACTIVITIES >= READ.")
     async def activities(self, info: Info) -> list[Activity] | None:
-        return [Activity(row=a) for a in await content.goal_activities(info.context, self.row)]
+        rows = await content.goal_activities(info.context, self.row)
+        return [Activity(admitted=a) for a in rows]
 
     @strawberry.field
     async def comments(self, info: Info) -> list[Comment] | None:
-        return [Comment(row=c) for c in await content.goal_comments(info.context, self.row)]
+        return [Comment(admitted=c) for c in await content.goal_comments(info.context, self.row)]
 
     @strawberry.field
     def created_at(self) -> dt.datetime:
@@ -590,7 +602,11 @@ class Goal:
 
 @strawberry.type(description="Aktivitet/tiltak serving a goal. ACTIVITIES >= READ.")
 class Activity:
-    row: strawberry.Private[ActivityRow]
+    admitted: strawberry.Private[Admitted[ActivityRow]]
+
+    @property
+    def row(self) -> ActivityRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -598,7 +614,7 @@ class Activity:
 
     @strawberry.field(description="The goal served: needs GOALS >= READ.")
     async def goal(self, info: Info) -> Goal:
-        return Goal(row=await content.activity_goal(info.context, self.row))
+        return Goal(admitted=await content.activity_goal(info.context, self.row))
 
     @strawberry.field
     def title(self) -> str:
@@ -614,7 +630,8 @@ class Activity:
 
     @strawberry.field(description="Seen with the activity (ACTIVITIES >= READ).")
     async def responsible(self, info: Info) -> Participant | None:
-        return _named(await content.activity_responsible(info.context, self.row))
+        row = await content.activity_responsible(info.context, self.row)
+        return Participant(admitted=row) if row else None
 
     @strawberry.field
     def start_date(self) -> dt.date | None:
@@ -626,12 +643,17 @@ class Activity:
 
     @strawberry.field
     async def comments(self, info: Info) -> list[Comment] | None:
-        return [Comment(row=c) for c in await content.activity_comments(info.context, self.row)]
+        rows = await content.activity_comments(info.context, self.row)
+        return [Comment(admitted=c) for c in rows]
 
 
 @strawberry.type(description="An entry in the plan group's calendar (kalender). CALENDAR >= READ.")
 class CalendarEntry:
-    row: strawberry.Private[CalendarRow]
+    admitted: strawberry.Private[Admitted[CalendarRow]]
+
+    @property
+    def row(self) -> CalendarRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -655,7 +677,7 @@ class CalendarEntry:
 
     @strawberry.field(description="Seen with the entry (CALENDAR >= READ).")
     async def created_by(self, info: Info) -> Participant:
-        return Participant(row=await content.calendar_creator(info.context, self.row), named=True)
+        return Participant(admitted=await content.calendar_creator(info.context, self.row))
 
 
 @strawberry.type(
@@ -663,7 +685,11 @@ class CalendarEntry:
     " DOCUMENTS >= READ."
 )
 class Document:
-    row: strawberry.Private[DocumentRow]
+    admitted: strawberry.Private[Admitted[DocumentRow]]
+
+    @property
+    def row(self) -> DocumentRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -683,8 +709,7 @@ class Document:
 
     @strawberry.field(description="Seen with the document (DOCUMENTS >= READ).")
     async def uploaded_by(self, info: Info) -> Participant:
-        row = await content.document_uploader(info.context, self.row)
-        return Participant(row=row, named=True)
+        return Participant(admitted=await content.document_uploader(info.context, self.row))
 
     @strawberry.field
     def uploaded_at(self) -> dt.datetime:
@@ -702,7 +727,11 @@ class Document:
     " coordinator read all)."
 )
 class Message:
-    row: strawberry.Private[MessageRow]
+    admitted: strawberry.Private[Admitted[MessageRow]]
+
+    @property
+    def row(self) -> MessageRow:
+        return self.admitted.row
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -714,7 +743,7 @@ class Message:
 
     @strawberry.field(description="Seen with the message (MESSAGES >= READ and meant for me).")
     async def author(self, info: Info) -> Participant:
-        return Participant(row=await message_resolvers.author(info.context, self.row), named=True)
+        return Participant(admitted=await message_resolvers.author(info.context, self.row))
 
     @strawberry.field
     def body(self) -> str:
@@ -730,7 +759,7 @@ class Message:
     )
     async def recipients(self, info: Info) -> list[Participant] | None:
         rows = await message_resolvers.recipients(info.context, self.row)
-        return None if rows is None else [Participant(row=r) for r in rows]
+        return None if rows is None else [Participant(admitted=r) for r in rows]
 
     @strawberry.field
     async def read_by_me(self, info: Info) -> bool:
@@ -795,9 +824,7 @@ class AccessLogEntry:
 
     @strawberry.field
     async def viewer(self, info: Info) -> Person:
-        person = await info.context.loaders.person_by_id.load(self.row.viewer_id)
-        assert person is not None
-        return Person(row=person)
+        return Person(admitted=await access_log.entry_viewer(info.context, self.row))
 
     @strawberry.field
     async def plan(self, info: Info) -> Plan | None:

@@ -18,6 +18,13 @@ contract code, FORBIDDEN with a reason; a mutation the viewer may not call is re
 (FORBIDDEN or NOT_FOUND). So that the walk cannot pass by reaching nothing, the markers of
 every other section must each show up somewhere.
 
+Enforcement at the type (issue 11): wherever an answer holds a field that returns the NONE
+section's type (Plan.goals, Activity.goal, Goal.activities, addGoal …), that field is null with
+FORBIDDEN at its own path, and a write whose answer is of that section answers null. Nobody
+logged in gets no Goal, Activity, Comment, Message, CalendarEntry, Document, Participant or
+Person through any root. tests/test_admitted_types.py resolves every field into those types
+on forged parents, for the fields this walk cannot reach (Goal.parent under GOALS NONE …).
+
 Real HTTP against real PostgreSQL; plans come from tests/plan_world.py.
 """
 
@@ -86,6 +93,54 @@ MIN_DEPTH = 3
 # under goals, and every path to one passes a goal (Plan.goals, or the non-null Activity.goal
 # in the activity mutations' answers, whose denial nulls the whole answer).
 UNREACHABLE = {("goals", "activities")}
+# The types built only from admitted rows (resolvers/guard.py).
+GUARDED = {
+    "Goal",
+    "Activity",
+    "Comment",
+    "Message",
+    "CalendarEntry",
+    "Document",
+    "Participant",
+    "Person",
+}
+# Per NONE section: the fields it refuses wherever an answer holds them (null + FORBIDDEN),
+# by the type they return, and by name where the type alone does not say (a Comment is of
+# its goal's or its activity's section; a Participant is seen when named).
+REFUSED_TYPES = {
+    "goals": {"Goal"},
+    "activities": {"Activity"},
+    "messages": {"Message", "MessageConnection"},
+    "calendar": {"CalendarEntry"},
+    "documents": {"Document"},
+    "participants": set(),
+}
+REFUSED_FIELDS = {
+    "goals": {("Goal", "comments")},
+    "activities": {("Activity", "comments")},
+    "participants": {("Plan", "participants")},
+}
+# Per NONE section, a field the walk must have found refused (so the check is not vacuous).
+MUST_REFUSE = {
+    "goals": ("Plan", "goals"),
+    "activities": ("Goal", "activities"),
+    "messages": ("Plan", "messages"),
+    "calendar": ("Plan", "calendar"),
+    "documents": ("Plan", "documents"),
+    "participants": ("Plan", "participants"),
+}
+# Writes whose answer is content of these sections: with one of them NONE, the answer is
+# null with FORBIDDEN (the write refused, or its answer: Activity.goal is non-null).
+ANSWER_SECTIONS = {
+    "addGoal": {"goals"},
+    "updateGoal": {"goals"},
+    "addActivity": {"activities", "goals"},
+    "updateActivity": {"activities", "goals"},
+    "addComment": {"activities"},  # the fixture comments on an activity
+    "postMessage": {"messages"},
+    "addCalendarEntry": {"calendar"},
+    "uploadDocument": {"documents"},
+}
 
 
 # --- selections generated from the schema -----------------------------------------------------
@@ -165,6 +220,23 @@ def object_edges(schema: GraphQLSchema) -> set[tuple[str, str]]:
                     found.add((kind.name, name))
                 todo.append(inner)
     return found
+
+
+def occurrences(
+    kind: GraphQLObjectType, data: dict[str, Any], path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], tuple[str, str], Any]]:
+    """Every field value in an answer's data: its path, the (type, field) it answers, the
+    value. The generated selections use no aliases, so a key is its field's name."""
+    for name, value in data.items():
+        here = (*path, name)
+        yield here, (kind.name, name), value
+        inner = get_named_type(kind.fields[name].type)
+        if not is_object_type(inner):
+            continue
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            if isinstance(item, dict):
+                yield from occurrences(inner, item, here if i is None else (*here, i))
 
 
 def tokens(document: str) -> int:
@@ -263,15 +335,17 @@ SET_RESPONSIBILITY = """mutation($id: ID!, $r: String) {
 ALL_WRITE = dict.fromkeys(SECTIONS, "WRITE")
 
 
-async def send(gateway: Gateway, token: str, document: str, variables: dict[str, Any]) -> Any:
-    """A GraphQL request; with File values, a multipart one that sends them as files."""
+async def send(
+    gateway: Gateway, token: str | None, document: str, variables: dict[str, Any]
+) -> Any:
+    """A GraphQL request (token None: nobody logged in); with File values, a multipart one
+    that sends them as files."""
     files = {n: v for n, v in variables.items() if isinstance(v, File)}
     plain = {n: (None if isinstance(v, File) else v) for n, v in variables.items()}
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     if not files:
         return await gateway.client.http.post(
-            "/graphql",
-            json={"query": document, "variables": plain},
-            headers={"Authorization": f"Bearer {token}"},
+            "/graphql", json={"query": document, "variables": plain}, headers=headers
         )
     response = await gateway.client.http.post(
         "/graphql",
@@ -280,7 +354,7 @@ async def send(gateway: Gateway, token: str, document: str, variables: dict[str,
             "map": json.dumps({str(i): [f"variables.{n}"] for i, n in enumerate(files)}),
         },
         files={str(i): (f.name, f.data, "text/plain") for i, f in enumerate(files.values())},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=headers,
     )
     return response
 
@@ -521,6 +595,39 @@ def error_problems(body: dict[str, Any]) -> list[str]:
 class Answers:
     text: dict[str, str] = field(default_factory=dict)  # root -> the answer as JSON text
     denials: int = 0
+    refused: set[tuple[str, str]] = field(default_factory=set)  # fields found null + FORBIDDEN
+
+
+def returns(schema: GraphQLSchema, edge: tuple[str, str]) -> str:
+    """The name of the type a field returns (lists and non-null unwrapped)."""
+    kind = schema.type_map[edge[0]]
+    assert is_object_type(kind)
+    return get_named_type(kind.fields[edge[1]].type).name
+
+
+def refused_here(none: str, edge: tuple[str, str], schema: GraphQLSchema) -> bool:
+    """Whether a viewer with NONE on ``none`` is refused this field wherever it is asked."""
+    return returns(schema, edge) in REFUSED_TYPES[none] or edge in REFUSED_FIELDS.get(none, set())
+
+
+def check_refusals(
+    none: str, kind: str, root: str, body: dict[str, Any], schema: GraphQLSchema
+) -> set[tuple[str, str]]:
+    """Every field of the answer that the NONE section refuses is null, with FORBIDDEN at
+    its own path; returns those fields."""
+    forbidden_at = {
+        tuple(e.get("path") or ())
+        for e in body.get("errors") or []
+        if (e.get("extensions") or {}).get("code") == "FORBIDDEN"
+    }
+    parent = schema.mutation_type if kind == "mutation" else schema.query_type
+    assert parent is not None
+    found = set()
+    for path, edge, value in occurrences(parent, body.get("data") or {}):
+        if refused_here(none, edge, schema):
+            assert value is None and path in forbidden_at, (none, root, path, value, body)
+            found.add(edge)
+    return found
 
 
 async def walk(scene: Scene, schema: GraphQLSchema, edges: set[tuple[str, str]]) -> Answers:
@@ -546,6 +653,13 @@ async def walk(scene: Scene, schema: GraphQLSchema, edges: set[tuple[str, str]])
             assert (body.get("data") or {}).get(root) is None, (root, body)
             codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or []}
             assert codes and codes <= REFUSAL_CODES, (root, body)
+        answers.refused |= check_refusals(scene.none, kind, root, body, schema)
+        if scene.none in ANSWER_SECTIONS.get(root, set()):
+            assert (body.get("data") or {}).get(root) is None, (scene.none, root, body)
+            paths = [e["path"] for e in body["errors"] if e["extensions"]["code"] == "FORBIDDEN"]
+            assert any(p[0] == root for p in paths), (scene.none, root, body)
+        elif root in ANSWER_SECTIONS:
+            assert (body.get("data") or {}).get(root) is not None, (scene.none, root, body)
     return answers
 
 
@@ -558,14 +672,48 @@ async def test_no_field_shows_a_section_the_viewer_may_not_read(
     edges: set[tuple[str, str]] = set()
     answers = await walk(scene, schema, edges)
 
-    # Every object-returning field of the schema was in some generated selection.
+    # Every object-returning field of the schema was in some generated selection, and so
+    # was every type built from admitted rows.
     assert object_edges(schema) <= edges, sorted(object_edges(schema) - edges)
+    walked = {returns(schema, edge) for edge in edges}
+    assert walked >= GUARDED, sorted(GUARDED - walked)
+    # Every field the NONE section refuses was null with FORBIDDEN wherever it was reached.
+    assert MUST_REFUSE[none] in answers.refused, (none, sorted(answers.refused))
     # The walk reached content: every other section's markers show up somewhere.
     everything = "\n".join(answers.text.values())
     for section, markers in scene.markers.items():
         if section != none and (none, section) not in UNREACHABLE:
             assert any(m in everything for m in markers), (none, section)
     assert answers.denials > 0
+
+
+async def test_nobody_logged_in_reaches_no_guarded_type(gateway: Gateway) -> None:
+    """Every root, asked by nobody logged in, with the walk's generated selections."""
+    schema = sdl_schema()
+    scene = await build_scene(gateway, "participants")
+    today = today_of(gateway)
+    for kind, root, fixture in roots(schema):
+        if root in ("login", "requestPasswordReset"):
+            continue  # they need no session and answer no guarded type: mail, not data
+        given = fixture(scene)
+        op = operation(schema, kind, root, given, today, set())
+        response = await send(gateway, None, op.document, given)
+        body = response.json()
+        if response.status_code != 200:  # a multipart upload without a session: 415
+            assert "data" not in body and body["errors"], (root, response.text)
+            continue
+        assert not error_problems(body), (root, body)
+        parent = schema.mutation_type if kind == "mutation" else schema.query_type
+        assert parent is not None
+        data = body.get("data") or {}
+        shown = [
+            (path, edge)
+            for path, edge, value in occurrences(parent, data)
+            if value and returns(schema, edge) in GUARDED
+        ]
+        assert not shown, (root, shown, body)
+        if returns(schema, (parent.name, root)) in GUARDED | {"Session"} and root != "me":
+            assert data.get(root) is None and body.get("errors"), (root, body)
 
 
 # --- the cases the walk found, spelled out ------------------------------------------------------
