@@ -236,10 +236,10 @@ async def _login(
     if passwords.needs_rehash(account.password_hash):
         await accounts.rehash_password(conn, account.id, await passwords.hash_password(password))
     channel = _usable_channel(ctx, account)
-    if channel is None:
-        return forbidden(
-            policy.Reason.ROLE_REQUIRED, "No permitted login channel is set up for this account."
-        )
+    denial = policy.login_channel_denial(channel_usable=channel is not None)
+    if denial:
+        return forbidden(denial, "No permitted login channel is set up for this account.")
+    assert channel is not None
     challenge_id = uuid.uuid4()
     code = None if channel == "APP" else _new_code()
     await accounts.insert_challenge(
@@ -645,8 +645,9 @@ async def setup_authenticator_app(ctx: Context) -> str:
     """A new secret for an authenticator app, active once confirmed with a code."""
     viewer = _require_session(ctx)
     assert viewer.account_id is not None
-    if "APP" not in ctx.settings.otp_channels:
-        raise forbidden(policy.Reason.ROLE_REQUIRED, "Authenticator apps are not enabled here.")
+    denial = policy.login_channel_denial(channel_usable="APP" in ctx.settings.otp_channels)
+    if denial:
+        raise forbidden(denial, "Authenticator apps are not enabled here.")
     secret = pyotp.random_base32()
     async with ctx.pool.acquire() as conn, conn.transaction():
         account = await accounts.by_id(conn, viewer.account_id)

@@ -256,8 +256,9 @@ async def _check_reachable(
     if view.mine is None:
         raise not_found(what)
     plan, today = facts(view), ctx.today()
-    if policy.section_denial(plan, section, today):
-        raise forbidden(policy.write_denial(plan, section, today) or policy.Reason.NO_GRANT)
+    denial = policy.section_denial(plan, section, today)
+    if denial:
+        raise forbidden(policy.write_denial(plan, section, today) or denial)
 
 
 async def _goal_in_visible_plan(conn: Conn, ctx: Context, goal_id: str, field: str) -> GoalRow:

@@ -153,9 +153,14 @@ def admit(ctx: Context, view: PlanView, row: Content) -> Admitted[Content]:
     viewer). ``view`` is the row's plan."""
     assert row.plan_id == view.plan.id
     if isinstance(row, MessageRow):
-        deny(policy.section_denial(facts(view), "messages", ctx.today()))
-        if not _meant_for(view, row):
-            raise forbidden(policy.Reason.NO_GRANT)
+        deny(
+            policy.message_read_denial(
+                facts(view),
+                author_id=row.author_id,
+                recipient_ids=row.recipient_ids,
+                today=ctx.today(),
+            )
+        )
         return Admitted(row, MESSAGE)
     (admitted,) = _section_rows(ctx, view, section_of(row), [row])
     return admitted

@@ -45,11 +45,7 @@ async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> policy.Denial:
     """Why messages of this plan may no longer reach the subscriber; an ended plan has no
     live messages any more."""
     view = await ctx.loaders.plan_view_by_id.load(plan_id)
-    if view is None or view.mine is None:
-        return policy.Reason.NOT_PARTICIPANT
-    if view.plan.status == "ENDED":
-        return policy.Reason.PLAN_ENDED
-    return policy.section_denial(facts(view), "messages", ctx.today())
+    return policy.live_messages_denial(facts(view) if view else None, ctx.today())
 
 
 async def _admitted(ctx: Context, row: MessageRow) -> Admitted[MessageRow] | None:

@@ -79,15 +79,16 @@ def _participation(row: plans.ParticipantRow) -> policy.Participation:
 async def field_denial(ctx: Context, person: PersonRow, field: str) -> policy.Denial:
     """Why this viewer may not read one contact field of this person, or None."""
     viewer = ctx.viewer
-    if viewer is None:
-        return policy.Reason.FIELD_HIDDEN
-    is_self = viewer.person_id == person.id
+    is_self = viewer is not None and viewer.person_id == person.id
     visibility = (await visibility_of(ctx, person.id))[field]
     shares = False
-    if not is_self and visibility == "PLAN":
-        shares = await _shares_active_plan(ctx, person.id)
+    if viewer is not None and not is_self and visibility == policy.VISIBLE_IN_PLAN:
+        shares = await _shares_active_plan(ctx, person.id)  # only PLAN visibility asks
     return policy.person_field_denial(
-        is_self=is_self, visibility=visibility, shares_active_plan=shares
+        logged_in=viewer is not None,
+        is_self=is_self,
+        visibility=visibility,
+        shares_active_plan=shares,
     )
 
 
@@ -97,11 +98,10 @@ async def read_field(ctx: Context, person: PersonRow, field: str, value: object)
     if denial:
         raise forbidden(denial)
     viewer = ctx.viewer
-    if (
-        viewer is not None
-        and viewer.person_id != person.id
-        and value is not None
-        and (await visibility_of(ctx, person.id))[field] != "ALL"
+    if viewer is not None and policy.read_is_logged(
+        is_self=viewer.person_id == person.id,
+        has_value=value is not None,
+        visibility=(await visibility_of(ctx, person.id))[field],
     ):
         ctx.record_read(None, person.id, f"person:{field}")
     return value
@@ -266,7 +266,11 @@ async def _check_duplicates(
         if not keeper and await field_denial(ctx, candidate, "BIRTH_DATE") is not None:
             hidden = True
         elif candidate.birth_date == born:
-            if (await visibility_of(ctx, candidate.id))["BIRTH_DATE"] != "ALL":
+            if policy.read_is_logged(
+                is_self=candidate.id == viewer.person_id,
+                has_value=True,
+                visibility=(await visibility_of(ctx, candidate.id))["BIRTH_DATE"],
+            ):
                 ctx.record_read(None, candidate.id, "person:BIRTH_DATE")
             raise app_error(
                 "DUPLICATE_PERSON",

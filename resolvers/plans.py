@@ -410,9 +410,9 @@ def _check_consent_giver(giver: ParticipantRow | None, relation: str) -> None:
     """SELF is the owner; PARENT and GUARDIAN are a guardian or relative in the plan."""
     if giver is None:
         raise bad_input("givenById", "The consent giver must take part in the plan.")
-    if relation == "SELF" and giver.role != policy.OWNER:
-        raise bad_input("givenByRelation", "Only the owner gives consent as SELF.")
-    if relation in ("PARENT", "GUARDIAN") and giver.role not in (policy.GUARDIAN, "RELATIVE"):
+    if not policy.may_give_consent(relation, giver.role):
+        if relation == "SELF":
+            raise bad_input("givenByRelation", "Only the owner gives consent as SELF.")
         raise bad_input("givenByRelation", f"{relation} consent comes from a guardian or relative.")
 
 
@@ -585,8 +585,7 @@ async def set_notification(
 async def mark_plan_visited(ctx: Context, plan_id: str) -> uuid.UUID:
     viewer = require_viewer(ctx)
     view = await visible_plan(ctx, plan_id)
-    if view.mine is None:
-        raise forbidden(policy.Reason.NOT_PARTICIPANT)
+    deny(policy.participation_denial(facts(view)))
     async with ctx.pool.acquire() as conn, conn.transaction():
         await plans.record_visit(conn, view.plan.id, viewer.person_id, ctx.now())
         await audited(conn, ctx, "plan.visited", target=view.plan.id)

@@ -12,6 +12,7 @@ from resolvers.policy.facts import (
     GUARDIAN,
     OWNER,
     PARENT_REPRESENTS_UNTIL_AGE,
+    RELATIVE,
     F,
     OwnerFacts,
     Participation,
@@ -100,6 +101,22 @@ REVOKE_CONSENT = Rule(
         otherwise=OWNER_SIDE.expr,
     ),
 )
+
+
+CONSENT_GIVER = Rule(
+    "consent_giver",
+    "Who gives the consent in which relation: SELF is the owner; PARENT and GUARDIAN are a"
+    " guardian (verge) or a relative in the plan.",
+    Or(
+        And(F.consent_relation == "SELF", F.giver_role == OWNER),
+        And(F.consent_relation.one_of("PARENT", GUARDIAN), F.giver_role.one_of(GUARDIAN, RELATIVE)),
+    ),
+    kind="bool",
+)
+
+
+def may_give_consent(relation: str, giver_role: str) -> bool:
+    return bool(CONSENT_GIVER({"consent_relation": relation, "giver_role": giver_role}))
 
 
 def is_lead(mine: Participation | None) -> bool:

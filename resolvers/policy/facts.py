@@ -34,7 +34,7 @@ _LEVEL = {NONE: 0, READ: 1, WRITE: 2}
 
 SECTIONS = ("participants", "goals", "activities", "messages", "calendar", "documents")
 PERSON_FIELDS = ("BIRTH_DATE", "WORKPLACE", "EMAIL", "MOBILE", "PHONE", "FAX", "ADDRESS")
-DEFAULT_VISIBILITY = "PLAN"
+DEFAULT_VISIBILITY = "PLAN"  # VISIBLE_IN_PLAN
 
 
 # --- data the rules work on -------------------------------------------------------------
@@ -125,7 +125,12 @@ class PlanFacts:
 ROLES = (OWNER, COORDINATOR, GUARDIAN, RELATIVE, SERVICE_PROVIDER)
 GLOBAL_ROLES = (SYSTEM_ADMIN, LOCAL_ADMIN, COORDINATING_UNIT, REPORTER)
 LEVELS = (NONE, READ, WRITE)
-VISIBILITIES = ("ALL", "PLAN", "PRIVATE")
+# Who may see a person's contact field (PersonField): anyone with an account, those who share
+# an active plan with the person, or the person alone.
+VISIBLE_TO_ALL, VISIBLE_IN_PLAN, PRIVATE = "ALL", "PLAN", "PRIVATE"
+VISIBILITIES = (VISIBLE_TO_ALL, VISIBLE_IN_PLAN, PRIVATE)
+# How a consent was given (ConsentGiver): by the owner, a parent or a guardian (verge).
+CONSENT_RELATIONS = ("SELF", "PARENT", GUARDIAN)
 
 
 class F:
@@ -160,6 +165,10 @@ class F:
     other_expires_on = Fact("other_expires_on", DATE)
     is_self = Fact("is_self", BOOL)
     visibility = Fact("visibility", TEXT, VISIBILITIES)
+    logged_in = Fact("logged_in", BOOL)
+    has_value = Fact("has_value", BOOL)
+    consent_relation = Fact("consent_relation", TEXT, CONSENT_RELATIONS)
+    giver_role = Fact("giver_role", TEXT, ROLES)
     shares_active_plan = Fact("shares_active_plan", BOOL)
     co_participant_may_edit = Fact("co_participant_may_edit", BOOL)
     person_unit = Fact("person_unit", UUID)

@@ -13,6 +13,8 @@ from resolvers.policy.facts import (
     NONE,
     OWNER,
     SYSTEM_ADMIN,
+    VISIBLE_IN_PLAN,
+    VISIBLE_TO_ALL,
     ConsentFacts,
     F,
     Participation,
@@ -28,10 +30,19 @@ PERSON_FIELD = Rule(
     " with the person and may read its plan group (shares_for_visibility); PRIVATE: the"
     " person alone.",
     case(
-        (Or(F.is_self, F.visibility == "ALL"), None),
-        (And(F.visibility == "PLAN", F.shares_active_plan), None),
+        (Not(F.logged_in), Reason.FIELD_HIDDEN),
+        (Or(F.is_self, F.visibility == VISIBLE_TO_ALL), None),
+        (And(F.visibility == VISIBLE_IN_PLAN, F.shares_active_plan), None),
         otherwise=Reason.FIELD_HIDDEN,
     ),
+)
+
+READ_IS_LOGGED = Rule(
+    "read_is_logged",
+    "Reading someone else's contact field that is not visible to all, and has a value, is"
+    " written to that person's access log (innsyn i logg).",
+    And(Not(F.is_self), F.has_value, F.visibility != VISIBLE_TO_ALL),
+    kind="bool",
 )
 
 
@@ -95,10 +106,22 @@ GLOBAL_ROLES_READ = Rule(
 )
 
 
-def person_field_denial(*, is_self: bool, visibility: str, shares_active_plan: bool) -> Denial:
-    env = {"is_self": is_self, "visibility": visibility, "shares_active_plan": shares_active_plan}
+def person_field_denial(
+    *, is_self: bool, visibility: str, shares_active_plan: bool, logged_in: bool = True
+) -> Denial:
+    env = {
+        "logged_in": logged_in,
+        "is_self": is_self,
+        "visibility": visibility,
+        "shares_active_plan": shares_active_plan,
+    }
     denial: Denial = PERSON_FIELD(env)
     return denial
+
+
+def read_is_logged(*, is_self: bool, has_value: bool, visibility: str) -> bool:
+    env = {"is_self": is_self, "has_value": has_value, "visibility": visibility}
+    return bool(READ_IS_LOGGED(env))
 
 
 def shares_for_visibility(

@@ -23,6 +23,19 @@ PLAN_VISIBLE = Rule(
 )
 
 
+PARTICIPATES = Rule(
+    "participates",
+    "What only a current participant does in a plan (marking it visited).",
+    case((F.mine_id.is_null(), Reason.NOT_PARTICIPANT)),
+)
+
+
+def participation_denial(plan: PlanFacts) -> Denial:
+    mine = plan.mine
+    denial: Denial = PARTICIPATES({"mine_id": mine.participant_id if mine else None})
+    return denial
+
+
 def _coordinator(*, allow_ended: bool) -> Rule:
     return Rule(
         "coordinator_act" + ("" if not allow_ended else ".ended"),

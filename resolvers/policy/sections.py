@@ -131,6 +131,27 @@ MESSAGE_VISIBLE = Rule(
 )
 
 
+MESSAGE_READ = Rule(
+    "message_read",
+    "One message reached by any field: MESSAGES >= READ, and meant for the viewer (else NO_GRANT).",
+    Coalesce(
+        SECTION_READ["messages"].expr,
+        case((Not(MESSAGE_VISIBLE.expr), Reason.NO_GRANT)),
+    ),
+)
+
+LIVE_MESSAGES = Rule(
+    "live_messages",
+    "A subscription to a plan's new messages lasts while the subscriber takes part, the plan"
+    " is active (an ended plan has no live messages) and MESSAGES >= READ.",
+    case(
+        (F.mine_id.is_null(), Reason.NOT_PARTICIPANT),
+        (F.plan_ended, Reason.PLAN_ENDED),
+        otherwise=SECTION_READ["messages"].expr,
+    ),
+)
+
+
 def _grant(rules: Mapping[str, Rule], env: Mapping[str, object]) -> Grant:
     levels: dict[str, Any] = {s: rules[s](env) for s in SECTIONS}
     rights: dict[str, Any] = {r: bool(rules[r](env)) for r in RIGHTS}
@@ -172,3 +193,26 @@ def message_visible(
         "recipient_ids": recipient_ids if recipient_ids is not None else frozenset(),
     }
     return bool(MESSAGE_VISIBLE(env))
+
+
+def message_read_denial(
+    plan: PlanFacts,
+    *,
+    author_id: uuid.UUID,
+    recipient_ids: Set[uuid.UUID] | None,
+    today: dt.date,
+) -> Denial:
+    env = plan_env(plan, today) | {
+        "author_id": author_id,
+        "to_all": recipient_ids is None,
+        "recipient_ids": recipient_ids if recipient_ids is not None else frozenset(),
+    }
+    denial: Denial = MESSAGE_READ(env)
+    return denial
+
+
+def live_messages_denial(plan: PlanFacts | None, today: dt.date) -> Denial:
+    if plan is None:
+        return Reason.NOT_PARTICIPANT
+    denial: Denial = LIVE_MESSAGES(plan_env(plan, today))
+    return denial
