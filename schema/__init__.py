@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -76,6 +77,15 @@ class _Schema(strawberry.Schema):
             error.message = error.message.split("Did you mean")[0].strip()
 
 
+# The depth and alias limits as validation rules, made once. The validation cache is keyed by
+# the rules, and each limiter instance makes new rule classes: built per request, as an
+# extension factory does, no request ever found its validation in the cache.
+_LIMIT_RULES = (
+    *DepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+)
+
+
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     """The schema with its limits; production also hides introspection and suggestions."""
     # Factories, not instances: every request gets fresh extension objects.
@@ -85,8 +95,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         ApiKeyScope,
         TextArguments,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: DepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(list(_LIMIT_RULES)),
         AuthMutationAlone,
         lambda: CachedParser(maxsize=256),
         lambda: ValidationCache(maxsize=256),
