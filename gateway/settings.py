@@ -44,6 +44,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     otp_channels: tuple[str, ...] = OTP_CHANNELS
     expose_sql_count: bool = False  # benchmarks: X-SQL-Statements on every GraphQL response
+    # PLANGRUPPE_COMPILED_READS: serve covered read selections with one compiled SQL
+    # statement per root field (docs/compiled-reads.md); off: the resolvers answer everything.
+    compiled_reads: bool = True
+    # PLANGRUPPE_COMPILED_MAX_COST / PLANGRUPPE_COMPILED_TIMEOUT_MS: a compiled statement's
+    # list-weighted cost limit and its time limit (QUERY_TOO_COMPLEX beyond either).
+    compiled_max_cost: int = 20_000
+    compiled_timeout_ms: int = 5_000
     # Proxies whose X-Forwarded-For names the client (addresses or CIDRs); none by default.
     trusted_proxies: tuple[str, ...] = ()
     # PLANGRUPPE_SECRET_KEY: Fernet keys sealing secrets at rest; the first seals, all open.
@@ -96,6 +103,15 @@ class Settings:
             expose_sql_count=_flag(
                 get("PLANGRUPPE_EXPOSE_SQL_COUNT"), "PLANGRUPPE_EXPOSE_SQL_COUNT"
             ),
+            compiled_reads=_flag(
+                get("PLANGRUPPE_COMPILED_READS") or "on", "PLANGRUPPE_COMPILED_READS"
+            ),
+            compiled_max_cost=_positive(
+                get("PLANGRUPPE_COMPILED_MAX_COST"), "PLANGRUPPE_COMPILED_MAX_COST", 20_000
+            ),
+            compiled_timeout_ms=_positive(
+                get("PLANGRUPPE_COMPILED_TIMEOUT_MS"), "PLANGRUPPE_COMPILED_TIMEOUT_MS", 5_000
+            ),
             trusted_proxies=_networks(get("PLANGRUPPE_TRUSTED_PROXIES")),
             secret_keys=_secret_keys(get("PLANGRUPPE_SECRET_KEY")),
         )
@@ -141,6 +157,18 @@ def _port(value: str | None, name: str, default: int) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"{name} must be a port number, not {value!r}")
     return int(value)
+
+
+def _positive(value: str | None, name: str, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be above 0, not {value!r}")
+    return number
 
 
 def _flag(value: str | None, name: str) -> bool:

@@ -44,4 +44,5 @@ class GatewayState:
             response=response,
             bus=self.bus,
             token=token,
+            compiled=self.settings.compiled_reads,
         )

@@ -61,6 +61,8 @@ class Context:
     connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init
     api_key: ApiKeyViewer | None = None  # a reporting tool instead of a person
     reads: set[Read] = field(default_factory=set)  # for the access log, flushed per request
+    compiled: bool = False  # serve covered root fields through resolvers/compiled/
+    compiled_roots: int = 0  # how many root fields the compiled path answered (tests, bench)
 
     def record_read(
         self, plan_id: uuid.UUID | None, subject_id: uuid.UUID | None, what: str

@@ -39,6 +39,11 @@ def forbidden(reason: Reason, message: str | None = None) -> GraphQLError:
     return app_error("FORBIDDEN", message or _REASONS[reason], reason=reason.value)
 
 
+def too_complex(limit: int, reason: str, message: str) -> GraphQLError:
+    """QUERY_TOO_COMPLEX for a compiled statement: its cost (COST) or its time (TIMEOUT)."""
+    return app_error("QUERY_TOO_COMPLEX", message, limit=limit, reason=reason)
+
+
 def not_found(what: str = "object") -> GraphQLError:
     return app_error("NOT_FOUND", f"No such {what}.")
 

@@ -70,7 +70,7 @@ def encode_cursor(view: PlanView) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         at, _, pid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return dt.datetime.fromisoformat(at), uuid.UUID(pid)
@@ -88,7 +88,7 @@ async def my_plans(ctx: Context, flt: PlanFilter, first: int, after: str | None)
         ("ownerLastName", flt.owner_last_name),
     ):
         validation.text(name, value, max_length=100)
-    cursor = _decode_cursor(after) if after else None
+    cursor = decode_cursor(after) if after else None
     async with ctx.pool.acquire() as conn:
         views, total = await plans.page_for_participant(
             conn, viewer.person_id, flt, first + 1, cursor

@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from resolvers.compiled.executor import CompiledExecutor
 from schema.enums import Section
 from schema.extensions import (
     MAX_ALIASES,
@@ -109,6 +110,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         types=[Section],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        execution_context_class=CompiledExecutor,
     )
 
 

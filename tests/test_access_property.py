@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,9 @@ from tests.plan_world import (
     errors_by_path,
     today_of,
 )
+
+# Every gateway test here runs with compiled reads forced on and forced off (tests/conftest.py).
+pytestmark = pytest.mark.both_read_paths
 
 LEVELS = ("NONE", "READ", "WRITE")
 LEADS = ("OWNER", "COORDINATOR")

@@ -25,6 +25,9 @@ import pytest
 from tests.conftest import Gateway
 from tests.support import User, error_codes, make_user, only_error, session_for
 
+# Every gateway test here runs with compiled reads forced on and forced off (tests/conftest.py).
+pytestmark = pytest.mark.both_read_paths
+
 CREATE_PLAN = """mutation($in: CreatePlanInput!) { createPlan(input: $in) { id } }"""
 RECORD_CONSENT = """mutation($p: ID!, $in: ConsentInput!) { recordConsent(planId: $p, input: $in)
   { id } }"""

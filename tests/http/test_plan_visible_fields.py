@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import Gateway
 from tests.plan_world import (
     COORDINATOR,
@@ -26,6 +28,9 @@ from tests.plan_world import (
     errors_by_path,
     ok,
 )
+
+# Every gateway test here runs with compiled reads forced on and forced off (tests/conftest.py).
+pytestmark = pytest.mark.both_read_paths
 
 PERSON = """query($id: ID!) { person(id: $id) {
   firstName position visibleFields birthDate email mobile } }"""
