@@ -4,6 +4,7 @@ subtraction of two answers reveals one (resolvers/suppression.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from db import reports
 from resolvers import policy, suppression
@@ -37,6 +38,14 @@ async def _audit_use(ctx: Context, what: str) -> None:
         await audited(conn, ctx, f"report.{what}", target=target)
 
 
+@functools.lru_cache(maxsize=8)
+def plan_cube(cells: tuple[reports.PlanCell, ...]) -> suppression.PlanCube:
+    """The cube of these cells, built once for as long as they do not change: between two
+    changes of plans every report asks the same cells, and building the cube is most of a
+    report's work. The cells are read anew on every call, so nothing stale is answered."""
+    return suppression.PlanCube(cells)
+
+
 async def plan_counts(
     ctx: Context, group_by: list[str], since: dt.date | None, until: dt.date | None
 ) -> list[suppression.Row]:
@@ -54,7 +63,7 @@ async def plan_counts(
     if since and until and until < since:
         raise bad_input("to", "to cannot be before from.")
     async with ctx.pool.acquire() as conn:
-        cube = suppression.PlanCube(await reports.plan_cells(conn))
+        cube = plan_cube(tuple(await reports.plan_cells(conn)))
     await _audit_use(ctx, "planCounts")
     return cube.plan_counts(group_by, cube.month_range(since, until))
 

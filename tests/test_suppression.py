@@ -101,3 +101,18 @@ def test_consent_windows_release_exactly_what_the_definition_allows(steps: list[
         larger = [counts[w] - counts[window] for w in EXPIRY_WINDOWS[i + 1 :]]
         allowed = counts[window] >= 5 and all(d == 0 or d >= 5 for d in larger)
         assert shown[window] == (counts[window] if allowed else None)
+
+
+def test_a_report_builds_its_cube_once_per_set_of_cells() -> None:
+    """resolvers.reports keeps the cube of the cells it last read: the same cells give the
+    same cube (no rebuild), other cells a new one (nothing stale)."""
+    import datetime as dt
+
+    from db.reports import PlanCell
+    from resolvers.reports import plan_cube
+
+    cells = (PlanCell("IP", "ACTIVE", None, dt.date(2026, 1, 1), 7),)
+    first = plan_cube(cells)
+    assert plan_cube(tuple(list(cells))) is first
+    changed = (PlanCell("IP", "ACTIVE", None, dt.date(2026, 1, 1), 8),)
+    assert plan_cube(changed) is not first
