@@ -35,12 +35,21 @@ async def record(
     at: dt.datetime,
     client_addr: str | None,
 ) -> None:
-    rows = [(at, viewer_id, r.plan_id, r.subject_id, r.what, client_addr) for r in reads]
+    rows = list(reads)
     if rows:
-        await conn.executemany(
+        # One statement for the request's reads (a plan list logs one per owner's birth
+        # date): executemany ran one INSERT per row.
+        await conn.execute(
             "INSERT INTO access_log (at, viewer_id, plan_id, subject_id, what, client_addr)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            rows,
+            " SELECT $1, $2, r.plan_id, r.subject_id, r.what, $3"
+            " FROM unnest($4::uuid[], $5::uuid[], $6::text[]) WITH ORDINALITY"
+            "  AS r(plan_id, subject_id, what, ord) ORDER BY r.ord",
+            at,
+            viewer_id,
+            client_addr,
+            [r.plan_id for r in rows],
+            [r.subject_id for r in rows],
+            [r.what for r in rows],
         )
 
 
