@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from graphql import GraphQLError
 
 from db.plans import like_prefix
@@ -80,7 +79,7 @@ async def plan(ctx: Context, f: Field) -> Answer | None:
     text = await _run(ctx, st, f, [], select)
     if text is None:
         return None  # no such plan, or not one the viewer may know of: NOT_FOUND
-    return read_answer(f, orjson.loads(text))
+    return read_answer(f, text)
 
 
 @root("plans")
@@ -180,4 +179,4 @@ async def plans(ctx: Context, f: Field) -> Answer | None:
     if body is None:
         return None
     text = await _run(ctx, st, f, [mine, page], f"SELECT {body}")
-    return read_answer(f, orjson.loads(text))
+    return read_answer(f, text)

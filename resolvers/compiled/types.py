@@ -127,7 +127,9 @@ def _field_denial(st: Statement, pe: str, field: str) -> str:
             "logged_in": "TRUE",  # a compiled root has a viewer
             "is_self": f"{pe}.id = {VIEWER}",
             "visibility": _visibility(pe, field),
-            "shares_active_plan": f"EXISTS (SELECT 1 FROM shared WHERE shared.person_id = {pe}.id)",
+            # Uncorrelated IN: PostgreSQL hashes the set once (a correlated EXISTS scanned the
+            # CTE for every field of every person).
+            "shares_active_plan": f"{pe}.id IN (SELECT shared.person_id FROM shared)",
         }
     )
 
