@@ -53,13 +53,6 @@ class Expr:
     def sql(self, bindings: Mapping[str, str]) -> str:
         raise NotImplementedError
 
-    def facts(self) -> dict[str, str]:
-        """The facts this expression reads, with their SQL types."""
-        found: dict[str, str] = {}
-        for child in self.children():
-            found |= child.facts()
-        return found
-
     def fact_nodes(self) -> dict[str, Fact]:
         """The facts this expression reads, by name."""
         found: dict[str, Fact] = {}
@@ -114,9 +107,6 @@ class Fact(Expr):
 
     def sql(self, bindings: Mapping[str, str]) -> str:
         return f"({bindings[self.name]})"
-
-    def facts(self) -> dict[str, str]:
-        return {self.name: self.type}
 
     def fact_nodes(self) -> dict[str, Fact]:
         return {self.name: self}
@@ -486,6 +476,3 @@ class Rule:
             body = self.expr.sql(bindings)
             rendered[key] = f"coalesce({body}, FALSE)" if self.kind == "bool" else body
         return rendered[key]
-
-    def facts(self) -> dict[str, str]:
-        return self.expr.facts()
