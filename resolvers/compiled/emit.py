@@ -78,16 +78,20 @@ def rule(r: Rule, bindings: dict[str, str]) -> str:
 # --- scalars ----------------------------------------------------------------------------
 
 
-def iso_datetime(column: str) -> str:
-    """A timestamptz as Python's isoformat in UTC (as Strawberry prints it): microseconds only
-    when there are any, all six digits."""
+def iso_text(column: str) -> str:
+    """A timestamptz as Python's isoformat in UTC (as Strawberry prints it, and as the
+    cursors encode it): microseconds only when there are any, all six digits."""
     utc = f"({column} AT TIME ZONE 'UTC')"
     return (
-        f"(CASE WHEN {column} IS NULL THEN NULL ELSE to_json("
         f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
         f" || CASE WHEN date_part('microseconds', {utc})::int % 1000000 = 0 THEN ''"
-        f" ELSE to_char({utc}, '.US') END || '+00:00') END)"
+        f" ELSE to_char({utc}, '.US') END || '+00:00'"
     )
+
+
+def iso_datetime(column: str) -> str:
+    """The JSON of a timestamptz column (null stays null)."""
+    return f"(CASE WHEN {column} IS NULL THEN NULL ELSE to_json({iso_text(column)}) END)"
 
 
 def scalar(column: str, kind: str = "plain") -> str:

@@ -16,6 +16,7 @@ from resolvers.compiled.emit import (
     Statement,
     denied_or,
     fields_of,
+    iso_text,
     obj,
     quoted,
     scalar,
@@ -445,17 +446,8 @@ def message_visible(plan: PlanScope, m: str) -> str:
 
 def cursor_of(created_at: str, key: str) -> str:
     """base64url of '<isoformat>|<key>', as messages.cursor and plans.encode_cursor make it."""
-    iso = f"({_iso_text(created_at)})"
+    iso = f"({iso_text(created_at)})"
     return f"translate(encode(convert_to({iso} || '|' || {key}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
-
-
-def _iso_text(column: str) -> str:
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_part('microseconds', {utc})::int % 1000000 = 0 THEN ''"
-        f" ELSE to_char({utc}, '.US') END || '+00:00'"
-    )
 
 
 MAX_MESSAGE_PAGE = 100
