@@ -303,20 +303,32 @@ async def insert_session(
 
 
 async def live_session(
-    conn: Conn, token_hash: bytes, now: dt.datetime, idle: dt.timedelta
+    conn: Conn,
+    token_hash: bytes,
+    now: dt.datetime,
+    idle: dt.timedelta,
+    touch_every: dt.timedelta = dt.timedelta(minutes=1),
 ) -> SessionRow | None:
-    """The session behind a token, touched, with the person's global roles (one statement);
-    None when unknown, revoked, idle or past its end."""
+    """The session behind a token, with the person's global roles (one statement); None when
+    unknown, revoked, idle or past its end. Using the session keeps it alive: its
+    last_seen_at moves to now when it is older than ``touch_every``, so most requests only
+    read (no write, no WAL flush); the idle limit is then exact to within ``touch_every``,
+    and can only end a session early, never late."""
     record = await conn.fetchrow(
-        "UPDATE sessions s SET last_seen_at = $2 FROM accounts a"
-        " WHERE s.token_hash = $1 AND a.id = s.account_id AND s.revoked_at IS NULL"
-        " AND s.expires_at > $2 AND s.last_seen_at + $3 > $2"
-        " RETURNING s.id, s.account_id, a.person_id, s.created_at, s.last_seen_at, s.expires_at,"
-        " ARRAY(SELECT role FROM person_global_roles g WHERE g.person_id = a.person_id"
-        "  ORDER BY role) AS global_roles",
+        "WITH found AS (SELECT s.id, s.account_id, a.person_id, s.created_at, s.last_seen_at,"
+        " s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id"
+        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL"
+        " AND s.expires_at > $2 AND s.last_seen_at + $3 > $2),"
+        " touched AS (UPDATE sessions s SET last_seen_at = $2 FROM found f"
+        " WHERE s.id = f.id AND s.last_seen_at + $4 <= $2 RETURNING s.last_seen_at)"
+        " SELECT f.id, f.account_id, f.person_id, f.created_at,"
+        " coalesce((SELECT last_seen_at FROM touched), f.last_seen_at) AS last_seen_at,"
+        " f.expires_at, ARRAY(SELECT role FROM person_global_roles g"
+        "  WHERE g.person_id = f.person_id ORDER BY role) AS global_roles FROM found f",
         token_hash,
         now,
         idle,
+        touch_every,
     )
     return SessionRow(**dict(record)) if record is not None else None
 

@@ -273,6 +273,39 @@ async def test_activity_keeps_the_session_alive(gateway: Gateway, smtp: Mailbox)
     assert body == {"data": {"logout": True}}
 
 
+async def test_a_session_is_touched_at_most_once_a_minute(gateway: Gateway, smtp: Mailbox) -> None:
+    """Reading a session writes its row only when last_seen_at is a minute old: most
+    requests are then read-only (no row version, no WAL flush); the idle limit counts from
+    the last touch, so it can end a session up to a minute early, never late."""
+    user = await make_user(gateway.pool, "tove")
+    token = await log_in(gateway, smtp, user)
+
+    async def row() -> tuple[object, object]:
+        found = await gateway.pool.fetchrow(
+            "SELECT s.xmin::text AS version, s.last_seen_at FROM sessions s"
+            " JOIN accounts a ON a.id = s.account_id WHERE a.person_id = $1",
+            user.person_id,
+        )
+        assert found is not None
+        return found["version"], found["last_seen_at"]
+
+    gateway.clock.advance(seconds=61)
+    assert await me_id(gateway, token) == str(user.person_id)
+    touched = await row()
+    assert touched[1] == gateway.clock()
+    gateway.clock.advance(seconds=30)
+    assert await me_id(gateway, token) == str(user.person_id)
+    assert await row() == touched  # within the minute: the row is not written
+    gateway.clock.advance(seconds=31)
+    assert await me_id(gateway, token) == str(user.person_id)
+    assert (await row())[1] == gateway.clock()
+    # Used 30 s after that touch, then idle: the limit counts from the touch.
+    gateway.clock.advance(seconds=30)
+    assert await me_id(gateway, token) == str(user.person_id)
+    gateway.clock.advance(minutes=29, seconds=31)
+    assert await me_id(gateway, token) is None
+
+
 async def test_session_ends_after_12_hours_even_when_active(
     gateway: Gateway, smtp: Mailbox
 ) -> None:
