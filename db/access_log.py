@@ -37,13 +37,15 @@ async def record(
 ) -> None:
     rows = list(reads)
     if rows:
-        # One statement for the request's reads (a plan list logs one per owner's birth
-        # date): executemany ran one INSERT per row.
+        # One statement, and one row per (plan, what) with the persons read as an array: a
+        # plan list reads 50 owners' birth dates and writes one row.
         await conn.execute(
-            "INSERT INTO access_log (at, viewer_id, plan_id, subject_id, what, client_addr)"
-            " SELECT $1, $2, r.plan_id, r.subject_id, r.what, $3"
+            "INSERT INTO access_log (at, viewer_id, plan_id, subject_ids, what, client_addr)"
+            " SELECT $1, $2, r.plan_id, array_agg(r.subject_id ORDER BY r.subject_id)"
+            "  FILTER (WHERE r.subject_id IS NOT NULL), r.what, $3"
             " FROM unnest($4::uuid[], $5::uuid[], $6::text[]) WITH ORDINALITY"
-            "  AS r(plan_id, subject_id, what, ord) ORDER BY r.ord",
+            "  AS r(plan_id, subject_id, what, ord)"
+            " GROUP BY r.plan_id, r.what ORDER BY min(r.ord)",
             at,
             viewer_id,
             client_addr,
@@ -57,7 +59,7 @@ async def about(conn: Conn, person_id: uuid.UUID, first: int, before: int | None
     """Reads of the plans this person owns and of their own data, newest first (not their own)."""
     records = await conn.fetch(
         "SELECT l.id, l.at, l.viewer_id, l.plan_id, l.what FROM access_log l"
-        " WHERE (l.subject_id = $1 OR l.plan_id IN (SELECT plan_id FROM participants"
+        " WHERE (l.subject_ids @> ARRAY[$1::uuid] OR l.plan_id IN (SELECT plan_id FROM participants"
         f"  WHERE person_id = $1 AND role = '{OWNER}'))"
         " AND l.viewer_id <> $1 AND ($3::bigint IS NULL OR l.id < $3)"
         " ORDER BY l.id DESC LIMIT $2",

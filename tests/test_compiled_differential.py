@@ -1094,7 +1094,7 @@ class Harness:
         result = await SCHEMA.execute(case.query, variable_values=case.variables, context_value=ctx)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT viewer_id, plan_id, subject_id, what, client_addr FROM access_log"
+                "SELECT viewer_id, plan_id, subject_id, what, client_addr FROM access_log_reads"
                 " WHERE id > $1",
                 last,
             )

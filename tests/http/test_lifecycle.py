@@ -224,7 +224,7 @@ async def log_rows(pool: asyncpg.Pool, **where: object) -> list[asyncpg.Record]:
         return list(
             await conn.fetch(
                 "SELECT id, at, viewer_id, plan_id, subject_id, what, client_addr"
-                f" FROM access_log WHERE {clauses or 'true'} ORDER BY id",
+                f" FROM access_log_reads WHERE {clauses or 'true'} ORDER BY id",
                 *where.values(),
             )
         )

@@ -151,7 +151,7 @@ async def test_duplicate_person_is_told_only_to_those_who_may_know_the_birth_dat
     await expect(callers, COORDINATOR, same, "DUPLICATE_PERSON")
     async with gateway.pool.acquire() as conn:
         logged = await conn.fetchval(
-            "SELECT count(*) FROM access_log WHERE viewer_id = $1 AND subject_id = $2"
+            "SELECT count(*) FROM access_log_reads WHERE viewer_id = $1 AND subject_id = $2"
             " AND what = 'person:BIRTH_DATE'",
             uuid.UUID(world.person_id(COORDINATOR)),
             uuid.UUID(world.person_id(OWNER)),
