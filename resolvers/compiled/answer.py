@@ -7,6 +7,7 @@ reads."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,33 +28,54 @@ class Answer:
     reads: set[Read] = field(default_factory=set)
 
 
-def read_answer(root: Field, text: str) -> Answer:
+def read_answer(root: Field, text: str, clean: Collection[Field] = ()) -> Answer:
     """The statement's JSON text as data, errors and reads. Without any marker (no
     ``{"$`` can occur otherwise: inside a JSON string a quote is escaped) it is the data as
-    it stands, and is not walked."""
+    it stands, and is not walked; nor is any field in ``clean``, whose SQL made no marker."""
     value = orjson.loads(text)
-    if '{"$' not in text and '"$reads"' not in text:
-        return Answer(value)
-    answer = Answer(None)
-    answer.data = _value(root, value, [root.key], answer)
+    answer = Answer(value)
+    if ('{"$' not in text and '"$reads"' not in text) or value is None:
+        return answer
+    if isinstance(value, dict) and DENIED in value:
+        answer.denials.append((Reason(value[DENIED]), root, [root.key]))
+        answer.data = None
+    elif root.children is not None:
+        _walk(root, value, (None, root.key), Walk(answer, clean))
     return answer
 
 
-def _value(f: Field, value: Any, path: list[str | int], answer: Answer) -> Any:
-    if isinstance(value, dict) and DENIED in value:
-        answer.denials.append((Reason(value[DENIED]), f, path))
-        return None
-    if f.children is None or value is None:
-        return value
+# A path while walking: (parent path, key), made into a list only for a denial.
+Path = tuple[Any, str | int]
+
+
+def _keys(path: Path | None) -> list[str | int]:
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    return keys[::-1]
+
+
+@dataclass(frozen=True)
+class Walk:
+    answer: Answer
+    clean: Collection[Field]
+
+
+def _walk(f: Field, value: Any, path: Path, walk: Walk) -> None:
+    """Turns the markers under the object or list ``value`` of field ``f`` into denials and
+    reads, in place: a marker becomes null, and ``$reads`` leaves its object."""
     if isinstance(value, list):
-        return [_object(f, item, [*path, i], answer) for i, item in enumerate(value)]
-    return _object(f, value, path, answer)
+        for i, item in enumerate(value):
+            if item is not None:
+                _object(f, item, (path, i), walk)
+    else:
+        _object(f, value, path, walk)
 
 
-def _object(f: Field, value: Any, path: list[str | int], answer: Answer) -> Any:
-    if value is None:
-        return None
-    reads = value.get(READS)
+def _object(f: Field, value: dict[str, Any], path: Path, walk: Walk) -> None:
+    answer = walk.answer
+    reads = value.pop(READS, None)
     if reads:
         plan_id, subject_id = reads["plan"], reads["subject"]
         for what in reads["what"]:
@@ -65,4 +87,14 @@ def _object(f: Field, value: Any, path: list[str | int], answer: Answer) -> Any:
                 )
             )
     assert f.children is not None
-    return {c.key: _value(c, value[c.key], [*path, c.key], answer) for c in f.children}
+    for c in f.children:
+        if c in walk.clean:
+            continue
+        item = value[c.key]
+        if item is None:
+            continue
+        if isinstance(item, dict) and DENIED in item:
+            answer.denials.append((Reason(item[DENIED]), c, _keys((path, c.key))))
+            value[c.key] = None
+        elif c.children is not None:
+            _walk(c, item, (path, c.key), walk)

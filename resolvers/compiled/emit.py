@@ -17,7 +17,7 @@ from typing import Any
 
 from resolvers import policy
 from resolvers.compiled.answer import DENIED, READS
-from resolvers.compiled.selection import Field, Uncovered
+from resolvers.compiled.selection import Field, Uncovered, cost
 from resolvers.policy.expr import Rule
 
 VIEWER, TODAY, ROLES = "$1::uuid", "$2::date", "$3::text[]"
@@ -26,14 +26,13 @@ VIEWER, TODAY, ROLES = "$1::uuid", "$2::date", "$3::text[]"
 @dataclass
 class Statement:
     """The statement being built: its parameters after the three fixed ones, and a counter for
-    unique table aliases."""
+    unique table aliases. Nothing in it depends on the viewer or the day (those are $1-$3,
+    bound when it runs), so a prepared statement serves every viewer of the same selection."""
 
-    viewer: uuid.UUID
-    today: dt.date
-    roles: frozenset[str]
     params: list[Any] = field(default_factory=list)
     aliases: int = 0
-    uses_shared: bool = False  # the CTE of persons sharing an active plan with the viewer
+    # Fields whose JSON can hold no marker: the answer is not walked under them.
+    clean: set[Field] = field(default_factory=set)
 
     def param(self, value: Any, sql_type: str) -> str:
         self.params.append(value)
@@ -43,8 +42,26 @@ class Statement:
         self.aliases += 1
         return f"{prefix}{self.aliases}"
 
-    def args(self) -> list[Any]:
-        return [self.viewer, self.today, sorted(self.roles), *self.params]
+    def prepared(self, f: Field, ctes: list[str], select: str) -> Prepared:
+        # Every statement names its three fixed parameters, used or not, so each has its type.
+        ctes = [f"fixed AS (SELECT {VIEWER} AS viewer, {TODAY} AS today, {ROLES} AS roles)", *ctes]
+        sql = f"WITH {', '.join(ctes)} {select}"
+        return Prepared(f, sql, tuple(self.params), self.clean, cost(f))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A root field's statement, ready for any viewer: run it with the viewer's id, the day
+    and the global roles before ``params``. A NULL answer means the resolvers answer."""
+
+    field: Field
+    sql: str
+    params: tuple[Any, ...]
+    clean: set[Field]
+    cost: int  # the selection's list-weighted size (selection.cost)
+
+    def args(self, viewer: uuid.UUID, today: dt.date, roles: frozenset[str]) -> list[Any]:
+        return [viewer, today, sorted(roles), *self.params]
 
 
 def quoted(word: str) -> str:
@@ -100,6 +117,43 @@ def scalar(column: str, kind: str = "plain") -> str:
     if kind == "datetime":
         return iso_datetime(column)
     return f"to_json({column})"
+
+
+def cursor_of(created_at: str, key: str) -> str:
+    """base64url of '<isoformat>|<key>', as messages.cursor and plans.encode_cursor make it."""
+    iso = f"({iso_text(created_at)})"
+    return f"translate(encode(convert_to({iso} || '|' || {key}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
+
+
+def page_info(
+    st: Statement,
+    f: Field,
+    *,
+    fetched: str,
+    first: int,
+    shown: str,
+    last_order: str,
+    cursor: Callable[[str], str],
+) -> str:
+    """PageInfo of a page whose rows were fetched one past ``first`` (``fetched``), of which
+    ``shown`` are the first ``first``: hasNextPage when there was one more, endCursor the
+    cursor of the last row shown (``last_order``, a format of the row alias, puts it first)."""
+    info = []
+    for sub in f.children or ():
+        if sub.name == "hasNextPage":
+            info.append((sub.key, f"to_json((SELECT count(*) FROM {fetched}) > {first})"))
+        elif sub.name == "endCursor":
+            last = st.alias("lst")
+            info.append(
+                (
+                    sub.key,
+                    f"(SELECT to_json({cursor(last)}) FROM {shown} {last}"
+                    f" ORDER BY {last_order.format(last)} LIMIT 1)",
+                )
+            )
+        else:
+            raise Uncovered(f"PageInfo.{sub.name}")
+    return obj(info)
 
 
 # --- the plan scope: a plan p, its consent c and the viewer's participation me ------------
@@ -160,5 +214,8 @@ def fields_of(
         emitter = table.get(child.name)
         if emitter is None:
             raise Uncovered(f"{child.parent}.{child.name}")
-        pairs.append((child.key, emitter(st, child, scope)))
+        sql = emitter(st, child, scope)
+        if DENIED not in sql and READS not in sql:
+            st.clean.add(child)
+        pairs.append((child.key, sql))
     return obj(pairs)

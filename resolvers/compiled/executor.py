@@ -7,22 +7,33 @@ argument), is executed exactly as without this class."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLObjectType, located_error
+from graphql import GraphQLError, GraphQLObjectType, located_error
 from graphql.execution.collect_fields import FieldDetailsList
+from graphql.language import FieldNode
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.compiled.answer import Answer
-from resolvers.compiled.selection import Field, Uncovered, build
+from resolvers.compiled.answer import Answer, read_answer
+from resolvers.compiled.emit import Prepared
+from resolvers.compiled.selection import Uncovered, build
 from resolvers.context import Context
-from resolvers.errors import forbidden
+from resolvers.errors import forbidden, too_complex
 
-# A root compiler: the answer, or None when the resolvers must answer this root.
-Root = Callable[[Context, Field], Awaitable[Answer | None]]
+# A root compiler: the statement of a selection, for any viewer. It raises Uncovered (or an
+# argument's GraphQLError) when the resolvers must answer this root.
+Root = Callable[..., Prepared]
 ROOTS: dict[str, Root] = {}
+
+# Prepared statements by selection: the parsed document is cached (schema/extensions.py), so
+# the same operation text gives the same FieldNode objects; with the variables they decide
+# the selection, and so the statement. Entries keep their nodes, so an id is never reused
+# while its entry lives. A None entry: the resolvers answer that selection.
+_PREPARED: dict[tuple[Any, ...], tuple[tuple[FieldNode, ...], Prepared | None]] = {}
+_PREPARED_MAX = 512
+_KEY_MAX = 4096
 
 
 def root(name: str) -> Callable[[Root], Root]:
@@ -94,11 +105,54 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         parent_type: GraphQLObjectType,
         field_details_list: FieldDetailsList,
     ) -> Answer | None:
-        try:
-            selection = build(self, parent_type, field_details_list)
-        except Uncovered:
+        viewer = ctx.viewer
+        if viewer is None:
+            return None  # the resolvers answer UNAUTHENTICATED
+        prepared = self._prepared(compiled, parent_type, field_details_list)
+        if prepared is None:
             return None
-        return await compiled(ctx, selection)
+        limit = ctx.settings.compiled_max_cost
+        if prepared.cost > limit:
+            raise too_complex(limit, "COST", "The selection is too large to answer at once.")
+        timeout = ctx.settings.compiled_timeout_ms
+        args = prepared.args(viewer.person_id, ctx.today(), viewer.global_roles)
+        async with ctx.pool.acquire() as conn:
+            try:
+                text = await conn.fetchval(prepared.sql, *args, timeout=timeout / 1000)
+            except TimeoutError:
+                # asyncpg has cancelled the statement in the server.
+                raise too_complex(
+                    timeout, "TIMEOUT", "The selection took too long to answer."
+                ) from None
+        if text is None:
+            return None  # e.g. no plan the viewer may know of: the resolvers' NOT_FOUND
+        return read_answer(prepared.field, text, prepared.clean)
+
+    def _prepared(
+        self,
+        compiled: Root,
+        parent_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+    ) -> Prepared | None:
+        nodes = tuple(d.node for d in field_details_list)
+        key = (
+            compiled,
+            tuple(id(n) for n in nodes),
+            repr(self.variable_values),
+            repr([d.fragment_variable_values for d in field_details_list]),
+        )
+        found = _PREPARED.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], nodes, strict=True)):
+            return found[1]
+        try:
+            prepared: Prepared | None = compiled(build(self, parent_type, field_details_list))
+        except (Uncovered, GraphQLError):
+            prepared = None
+        if len(key[2]) + len(key[3]) <= _KEY_MAX:  # large variables: not worth keeping
+            if len(_PREPARED) >= _PREPARED_MAX:
+                _PREPARED.pop(next(iter(_PREPARED)))
+            _PREPARED[key] = (nodes, prepared)
+        return prepared
 
 
 def _path(keys: list[str | int]) -> Path:

@@ -1,93 +1,50 @@
 """The compiled root fields: ``plan(id)`` and ``plans(filter, first, after)``, one statement
-each. Argument errors and NOT_FOUND are the resolvers' to answer: on any of them the root
-returns None and the executor runs the resolvers."""
+each. Argument errors and NOT_FOUND are the resolvers' to answer: a root raises Uncovered or
+GraphQLError for the first, its statement answers NULL for the second, and the executor runs
+the resolvers."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from graphql import GraphQLError
-
 from db.plans import like_prefix
 from resolvers import validation
-from resolvers.compiled.answer import Answer, read_answer
-from resolvers.compiled.emit import ROLES, TODAY, VIEWER, PlanScope, Statement, obj, quoted
+from resolvers.compiled.emit import (
+    VIEWER,
+    PlanScope,
+    Prepared,
+    Statement,
+    cursor_of,
+    obj,
+    page_info,
+    quoted,
+)
 from resolvers.compiled.executor import root
-from resolvers.compiled.selection import Field, Uncovered, cost
-from resolvers.compiled.types import cursor_of, plan_from, plan_object, shared_cte
-from resolvers.context import Context
-from resolvers.errors import too_complex
+from resolvers.compiled.selection import Field, Uncovered
+from resolvers.compiled.types import plan_from, plan_object
 from resolvers.plans import MAX_PAGE, decode_cursor
 from resolvers.policy import OWNER
 from resolvers.policy.plans import PLAN_VISIBLE
 
 
-def _statement(ctx: Context) -> Statement | None:
-    viewer = ctx.viewer
-    if viewer is None:
-        return None
-    return Statement(viewer.person_id, ctx.today(), viewer.global_roles)
-
-
-async def _run(ctx: Context, st: Statement, f: Field, ctes: list[str], select: str) -> Any:
-    # Every statement names its three fixed parameters, used or not, so each has its type.
-    ctes = [f"fixed AS (SELECT {VIEWER} AS viewer, {TODAY} AS today, {ROLES} AS roles)", *ctes]
-    if st.uses_shared:
-        ctes = [shared_cte(), *ctes]
-    sql = (f"WITH {', '.join(ctes)} " if ctes else "") + select
-    limit = ctx.settings.compiled_timeout_ms
-    async with ctx.pool.acquire() as conn:
-        try:
-            return await conn.fetchval(sql, *st.args(), timeout=limit / 1000)
-        except TimeoutError:
-            # asyncpg has cancelled the statement in the server.
-            raise too_complex(limit, "TIMEOUT", "The selection took too long to answer.") from None
-
-
-def _compile(ctx: Context, f: Field, build: Any) -> Any:
-    """The statement's body, or None when the selection is not covered (the resolvers answer
-    it). A covered selection over the cost limit is refused (QUERY_TOO_COMPLEX, COST)."""
-    try:
-        body = build()
-    except Uncovered:
-        return None
-    limit = ctx.settings.compiled_max_cost
-    if cost(f) > limit:
-        raise too_complex(limit, "COST", "The selection is too large to answer at once.")
-    return body
-
-
 @root("plan")
-async def plan(ctx: Context, f: Field) -> Answer | None:
-    """Query.plan: guard.visible_plan, then the plan."""
-    st = _statement(ctx)
-    if st is None:
-        return None
-    try:
-        plan_id = validation.identifier("id", f.args["id"])
-    except GraphQLError:
-        return None
+def plan(f: Field) -> Prepared:
+    """Query.plan: guard.visible_plan, then the plan. No row (no such plan, or not one the
+    viewer may know of) is the resolvers' NOT_FOUND."""
+    plan_id = validation.identifier("id", f.args["id"])
+    st = Statement()
     scope = PlanScope("p", "c", "me")
-    body = _compile(ctx, f, lambda: plan_object(st, f, scope))
-    if body is None:
-        return None
+    body = plan_object(st, f, scope)
     key = st.param(plan_id, "uuid")
     select = (
         f"SELECT CASE WHEN {PLAN_VISIBLE.sql(scope.bindings)} THEN {body} END"
         f" FROM plans p {plan_from('p', 'c', 'me')} WHERE p.id = {key}"
     )
-    text = await _run(ctx, st, f, [], select)
-    if text is None:
-        return None  # no such plan, or not one the viewer may know of: NOT_FOUND
-    return read_answer(f, text)
+    return st.prepared(f, [], select)
 
 
 @root("plans")
-async def plans(ctx: Context, f: Field) -> Answer | None:
+def plans(f: Field) -> Prepared:
     """Query.plans: plans.my_plans, oldest first, with the total and cursor paging."""
-    st = _statement(ctx)
-    if st is None:
-        return None
+    st = Statement()
     # graphql-core coerces the input object to a dict under its GraphQL field names.
     flt = f.args.get("filter") or {}
     first = f.args.get("first")
@@ -95,14 +52,11 @@ async def plans(ctx: Context, f: Field) -> Answer | None:
     after = f.args.get("after")
     owner_first = flt.get("ownerFirstName")
     owner_last = flt.get("ownerLastName")
-    try:
-        if not 0 <= first <= MAX_PAGE:
-            return None
-        validation.text("ownerFirstName", owner_first, max_length=100)
-        validation.text("ownerLastName", owner_last, max_length=100)
-        cursor = decode_cursor(after) if after else None
-    except GraphQLError:
-        return None
+    if not 0 <= first <= MAX_PAGE:
+        raise Uncovered("first out of range")  # the resolvers' BAD_USER_INPUT
+    validation.text("ownerFirstName", owner_first, max_length=100)
+    validation.text("ownerLastName", owner_last, max_length=100)
+    cursor = decode_cursor(after) if after else None
     plan_type = flt.get("type")
     include_ended = st.param(bool(flt.get("includeEnded")), "boolean")
     type_ = st.param(plan_type.value if plan_type is not None else None, "text")
@@ -154,29 +108,18 @@ async def plans(ctx: Context, f: Field) -> Answer | None:
                     )
                 )
             elif child.name == "pageInfo":
-                info = []
-                for sub in child.children or ():
-                    if sub.name == "hasNextPage":
-                        more = f"(SELECT count(*) FROM page) > {first}"
-                        info.append((sub.key, f"to_json({more})"))
-                    elif sub.name == "endCursor":
-                        cursor_sql = cursor_of("l.created_at", "l.id::text")
-                        info.append(
-                            (
-                                sub.key,
-                                f"(SELECT to_json({cursor_sql}) FROM {shown} l"
-                                " ORDER BY l.created_at DESC, l.id DESC LIMIT 1)",
-                            )
-                        )
-                    else:
-                        raise Uncovered(f"PageInfo.{sub.name}")
-                pairs.append((child.key, obj(info)))
+                info = page_info(
+                    st,
+                    child,
+                    fetched="page",
+                    first=first,
+                    shown=shown,
+                    last_order="{0}.created_at DESC, {0}.id DESC",
+                    cursor=lambda last: cursor_of(f"{last}.created_at", f"{last}.id::text"),
+                )
+                pairs.append((child.key, info))
             else:
                 raise Uncovered(f"PlanConnection.{child.name}")
         return obj(pairs)
 
-    body = _compile(ctx, f, connection)
-    if body is None:
-        return None
-    text = await _run(ctx, st, f, [mine, page], f"SELECT {body}")
-    return read_answer(f, text)
+    return st.prepared(f, [mine, page], f"SELECT {connection()}")

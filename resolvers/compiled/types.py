@@ -14,10 +14,11 @@ from resolvers.compiled.emit import (
     Emitter,
     PlanScope,
     Statement,
+    cursor_of,
     denied_or,
     fields_of,
-    iso_text,
     obj,
+    page_info,
     quoted,
     scalar,
 )
@@ -39,7 +40,11 @@ class ParticipantScope:
 
 @dataclass(frozen=True)
 class PersonScope:
+    """A person row pe, with pv: its field visibilities and whether it shares an
+    active-consent plan with the viewer, looked up once per person (person_select)."""
+
     pe: str
+    pv: str
 
 
 @dataclass(frozen=True)
@@ -94,43 +99,52 @@ _PERSON_FIELDS = {
     "fax": ("FAX", "fax"),
 }
 
-# Persons who share an active-consent plan with the viewer where the viewer may read the plan
-# group (policy's shares_for_visibility), for PLAN visibility.
-SHARED_CTE = (
-    "shared AS (SELECT DISTINCT th.person_id FROM participants sme"
-    " JOIN plans sp ON sp.id = sme.plan_id"
-    " JOIN participants th ON th.plan_id = sp.id AND th.left_on IS NULL"
-    " LEFT JOIN consents sc ON sc.id = sp.consent_id"
-    f" WHERE sme.person_id = {VIEWER} AND sme.left_on IS NULL AND {{rule}})"
+# Whether the person pe shares an active-consent plan with the viewer where the viewer may read
+# the plan group (policy's shares_for_visibility), for PLAN visibility: from the person's own
+# current participations, each checked against the viewer's in the same plan by index.
+SHARES = (
+    "EXISTS (SELECT 1 FROM participants th"
+    f" JOIN participants sme ON sme.plan_id = th.plan_id AND sme.person_id = {VIEWER}"
+    " AND sme.left_on IS NULL"
+    " JOIN plans sp ON sp.id = th.plan_id LEFT JOIN consents sc ON sc.id = sp.consent_id"
+    " WHERE th.person_id = {pe}.id AND th.left_on IS NULL AND {rule})"
 )
 
 
-def shared_cte() -> str:
+def _shares(pe: str) -> str:
     bindings = PlanScope("sp", "sc", "sme").bindings | {
         "other_role": "th.role",
         "other_expires_on": "th.consent_expires_on",
     }
-    return SHARED_CTE.replace("{rule}", SHARES_FOR_VISIBILITY.sql(bindings))
+    return SHARES.replace("{rule}", SHARES_FOR_VISIBILITY.sql(bindings)).replace("{pe}", pe)
 
 
-def _visibility(pe: str, field: str) -> str:
+def _visibility_column(field: str) -> str:
+    return f"vis_{field.lower()}"
+
+
+def _person_facts(pe: str, pv: str) -> str:
+    """The LATERAL of a person's facts, computed once per person and not once per use: each
+    field's visibility (its default when not chosen) and the shared-plan fact. OFFSET 0 keeps
+    PostgreSQL from folding the subquery (and its EXISTS) back into every reference."""
+    columns = ", ".join(
+        f"coalesce(max(v.visibility) FILTER (WHERE v.field = {quoted(name)}),"
+        f" {quoted(policy.DEFAULT_VISIBILITY)}) AS {_visibility_column(name)}"
+        for name in policy.PERSON_FIELDS
+    )
     return (
-        f"coalesce((SELECT v.visibility FROM person_field_visibility v"
-        f" WHERE v.person_id = {pe}.id AND v.field = {quoted(field)}),"
-        f" {quoted(policy.DEFAULT_VISIBILITY)})"
+        f" CROSS JOIN LATERAL (SELECT {columns}, {pe}.id <> {VIEWER} AND {_shares(pe)} AS shares"
+        f" FROM person_field_visibility v WHERE v.person_id = {pe}.id OFFSET 0) {pv}"
     )
 
 
-def _field_denial(st: Statement, pe: str, field: str) -> str:
-    st.uses_shared = True
+def _field_denial(scope: PersonScope, field: str) -> str:
     return PERSON_FIELD.sql(
         {
             "logged_in": "TRUE",  # a compiled root has a viewer
-            "is_self": f"{pe}.id = {VIEWER}",
-            "visibility": _visibility(pe, field),
-            # Uncorrelated IN: PostgreSQL hashes the set once (a correlated EXISTS scanned the
-            # CTE for every field of every person).
-            "shares_active_plan": f"{pe}.id IN (SELECT shared.person_id FROM shared)",
+            "is_self": f"{scope.pe}.id = {VIEWER}",
+            "visibility": f"{scope.pv}.{_visibility_column(field)}",
+            "shares_active_plan": f"{scope.pv}.shares",
         }
     )
 
@@ -154,19 +168,19 @@ def _person_field(field: str, column: str) -> Emitter:
     """persons.read_field: hidden by the field's visibility (FIELD_HIDDEN)."""
 
     def emit(st: Statement, f: Field, scope: Any) -> str:
-        return denied_or(_field_denial(st, scope.pe, field), f"to_json({scope.pe}.{column})")
+        return denied_or(_field_denial(scope, field), f"to_json({scope.pe}.{column})")
 
     return emit
 
 
 def _address(st: Statement, f: Field, scope: Any) -> str:
-    return denied_or(_field_denial(st, scope.pe, "ADDRESS"), _address_value(st, f, scope.pe))
+    return denied_or(_field_denial(scope, "ADDRESS"), _address_value(st, f, scope.pe))
 
 
 def _visible_fields(st: Statement, f: Field, scope: Any) -> str:
     """persons.visible_fields: the contact fields this viewer may read."""
     arms = ", ".join(
-        f"CASE WHEN ({_field_denial(st, scope.pe, name)}) IS NULL THEN {quoted(name)} END"
+        f"CASE WHEN ({_field_denial(scope, name)}) IS NULL THEN {quoted(name)} END"
         for name in policy.PERSON_FIELDS
     )
     return f"to_json(array_remove(ARRAY[{arms}]::text[], NULL))"
@@ -182,9 +196,14 @@ PERSON: dict[str, Emitter] = {
 } | {name: _person_field(field, column) for name, (field, column) in _PERSON_FIELDS.items()}
 
 
-def person_object(st: Statement, f: Field, pe: str) -> str:
-    """A person, with the reads persons.read_field logs: another person's non-public field
-    with a value."""
+_GUARDED = {*_PERSON_FIELDS, "address", "visibleFields"}
+
+
+def person_select(st: Statement, f: Field, person_id: str) -> str:
+    """The person with id ``person_id`` as JSON, with the reads persons.read_field logs:
+    another person's non-public field with a value."""
+    scope = PersonScope(st.alias("pe"), st.alias("pv"))
+    pe = scope.pe
     what = []
     for child in f.children or ():
         if child.name in _PERSON_FIELDS or child.name == "address":
@@ -198,11 +217,11 @@ def person_object(st: Statement, f: Field, pe: str) -> str:
                 {
                     "is_self": f"{pe}.id = {VIEWER}",
                     "has_value": has_value,
-                    "visibility": _visibility(pe, field),
+                    "visibility": f"{scope.pv}.{_visibility_column(field)}",
                 }
             )
             what.append(
-                f"CASE WHEN ({_field_denial(st, pe, field)}) IS NULL AND {logged}"
+                f"CASE WHEN ({_field_denial(scope, field)}) IS NULL AND {logged}"
                 f" THEN 'person:{field}' END"
             )
     reads = (
@@ -211,7 +230,10 @@ def person_object(st: Statement, f: Field, pe: str) -> str:
         if what
         else None
     )
-    return fields_of(st, f, PersonScope(pe), PERSON, reads)
+    body = fields_of(st, f, scope, PERSON, reads)
+    guarded = any(child.name in _GUARDED for child in f.children or ())
+    facts = _person_facts(pe, scope.pv) if guarded else ""
+    return f"(SELECT {body} FROM persons {pe}{facts} WHERE {pe}.id = {person_id})"
 
 
 # --- Participant --------------------------------------------------------------------------
@@ -219,9 +241,7 @@ def person_object(st: Statement, f: Field, pe: str) -> str:
 
 def _participant_person(st: Statement, f: Field, scope: Any) -> str:
     """plans.participant_person: the person of a participant the viewer may see."""
-    pe = st.alias("pe")
-    person = person_object(st, f, pe)
-    return f"(SELECT {person} FROM persons {pe} WHERE {pe}.id = {scope.pa}.person_id)"
+    return person_select(st, f, f"{scope.pa}.person_id")
 
 
 def _responsibility(st: Statement, f: Field, scope: Any) -> str:
@@ -444,12 +464,6 @@ def message_visible(plan: PlanScope, m: str) -> str:
     )
 
 
-def cursor_of(created_at: str, key: str) -> str:
-    """base64url of '<isoformat>|<key>', as messages.cursor and plans.encode_cursor make it."""
-    iso = f"({iso_text(created_at)})"
-    return f"translate(encode(convert_to({iso} || '|' || {key}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
-
-
 MAX_MESSAGE_PAGE = 100
 
 
@@ -484,24 +498,20 @@ def _messages(st: Statement, f: Field, scope: Any) -> str:
             )
             pairs.append((child.key, edges))
         elif child.name == "pageInfo":
-            info = []
-            for sub in child.children or ():
-                if sub.name == "hasNextPage":
-                    more = f"(SELECT count(*) FROM {page}_all) > {first}"
-                    info.append((sub.key, f"to_json({more})"))
-                elif sub.name == "endCursor":
-                    last = st.alias("lst")
-                    cursor = cursor_of(f"{last}.created_at", f"{last}.seq")
-                    info.append(
-                        (
-                            sub.key,
-                            f"(SELECT to_json({cursor}) FROM {shown} {last}"
-                            f" ORDER BY {last}.created_at, {last}.seq LIMIT 1)",
-                        )
-                    )
-                else:
-                    raise Uncovered(f"PageInfo.{sub.name}")
-            pairs.append((child.key, obj(info)))
+            pairs.append(
+                (
+                    child.key,
+                    page_info(
+                        st,
+                        child,
+                        fetched=f"{page}_all",
+                        first=first,
+                        shown=shown,
+                        last_order="{0}.created_at, {0}.seq",
+                        cursor=lambda last: cursor_of(f"{last}.created_at", f"{last}.seq"),
+                    ),
+                )
+            )
         else:
             raise Uncovered(f"MessageConnection.{child.name}")
     body = (
