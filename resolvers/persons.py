@@ -148,8 +148,8 @@ async def search(
     async with ctx.pool.acquire() as conn:
         rows = await persons.search(
             conn,
-            first_prefix=plans.like_prefix(first_name),
-            last_prefix=plans.like_prefix(last_name),
+            first_name=first_name,
+            last_name=last_name,
             birth_date=birth_date,
             limit=first,
         )
