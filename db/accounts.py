@@ -351,6 +351,22 @@ async def peek_session(
     return SessionRow(**dict(record)) if record is not None else None
 
 
+async def touch_sessions(
+    conn: Conn, session_ids: Sequence[uuid.UUID], now: dt.datetime, idle: dt.timedelta
+) -> int:
+    """Keep these sessions alive (open live subscriptions are activity): one statement for
+    all of a process's subscribers. A session already ended, revoked or idle stays ended."""
+    status = await conn.execute(
+        "UPDATE sessions SET last_seen_at = $2 WHERE id = ANY($1::uuid[])"
+        " AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at + $3 > $2"
+        " AND last_seen_at < $2",
+        list(session_ids),
+        now,
+        idle,
+    )
+    return int(status.split()[-1])
+
+
 async def revoke_session(conn: Conn, session_id: uuid.UUID, now: dt.datetime) -> None:
     await conn.execute(
         "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", session_id, now

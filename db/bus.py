@@ -33,9 +33,13 @@ REMEMBERED = 20_000
 
 @dataclass(eq=False)
 class Subscription:
-    """One subscriber's inbox: messages, and a flag to re-check access."""
+    """One subscriber's inbox: messages, and a flag to re-check access. ``session_id`` and
+    ``account_id`` say whose it is, so an access change re-checks only the subscriptions it
+    can concern."""
 
     plan_id: uuid.UUID | None
+    session_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
     queue: asyncio.Queue[MessageRow | None] = field(default_factory=asyncio.Queue)
 
     def recheck(self) -> None:
@@ -44,7 +48,9 @@ class Subscription:
 
 async def notify_access_changed(conn: Conn, what: str) -> None:
     """Tell every process's subscribers to re-check their access (a removal, a revoked
-    consent, a logout …). Sent on commit, like any NOTIFY."""
+    consent, a logout …). Sent on commit, like any NOTIFY. ``what`` is ``plan:<id>``,
+    ``session:<id>`` or ``account:<id>``: only the subscriptions it can concern re-check
+    (anything else re-checks them all)."""
     await conn.execute("SELECT pg_notify($1, $2)", ACCESS, what)
 
 
@@ -128,9 +134,26 @@ class MessageBus:
         except ValueError:
             log.error("malformed notification %r", payload)
 
-    def _on_access(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
-        for sub in list(self._subscriptions):
+    def _on_access(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        for sub in self.concerned(str(payload)):
             sub.recheck()
+
+    def concerned(self, what: str) -> list[Subscription]:
+        """The subscriptions an access change can concern: a plan's reach its subscribers and
+        those who follow all their plans; a session's or an account's reach theirs."""
+        kind, _, raw = what.partition(":")
+        try:
+            key = uuid.UUID(raw)
+        except ValueError:
+            kind = ""
+        subs = list(self._subscriptions)
+        if kind == "plan":
+            return [s for s in subs if s.plan_id is None or s.plan_id == key]
+        if kind == "session":
+            return [s for s in subs if s.session_id == key]
+        if kind == "account":
+            return [s for s in subs if s.account_id == key]
+        return subs
 
     async def _dispatch(self) -> None:
         """Load each notified message once (in batches) and fan it out locally."""
@@ -167,8 +190,14 @@ class MessageBus:
 
     # --- subscribers ---------------------------------------------------------------------
 
-    def subscribe(self, plan_id: uuid.UUID | None) -> Subscription:
-        sub = Subscription(plan_id)
+    def subscribe(
+        self,
+        plan_id: uuid.UUID | None,
+        *,
+        session_id: uuid.UUID | None = None,
+        account_id: uuid.UUID | None = None,
+    ) -> Subscription:
+        sub = Subscription(plan_id, session_id, account_id)
         self._subscriptions.add(sub)
         return sub
 
@@ -178,6 +207,10 @@ class MessageBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
+
+    def session_ids(self) -> set[uuid.UUID]:
+        """The sessions with a subscription open in this process."""
+        return {s.session_id for s in self._subscriptions if s.session_id is not None}
 
     def listener_pid(self) -> int | None:
         """The backend pid of the LISTEN connection (for pg_terminate_backend in tests)."""

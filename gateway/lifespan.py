@@ -18,7 +18,7 @@ from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
 from gateway.settings import Settings
 from gateway.state import GatewayState
-from resolvers import jobs, secret_box
+from resolvers import jobs, live, secret_box
 from resolvers.context import Clock
 
 log = logging.getLogger("plangruppe")
@@ -46,10 +46,16 @@ def lifespan(
         active = pool or await create_pool(database or "")
         await seal_plain_secrets(active, settings)
         bus = MessageBus(database, active) if database else None
+        tasks: list[asyncio.Task[None]] = []
         if bus:
             await bus.start()
+            tasks.append(
+                asyncio.create_task(
+                    live.keep_sessions_alive(bus, active, clock), name="live-sessions"
+                )
+            )
         attach(GatewayState(settings, active, clock, bus))
-        tasks = start_workers(active, settings, clock, senders) if run_workers else []
+        tasks += start_workers(active, settings, clock, senders) if run_workers else []
         try:
             yield
         finally:

@@ -760,15 +760,25 @@ async def viewer_for_token(
     conn: Conn, token: str, now: dt.datetime, *, touch: bool = True
 ) -> Viewer | None:
     """The viewer behind a bearer token; touching the session keeps it alive."""
+    found = await live_viewer(conn, token, now, touch=touch)
+    return found[0] if found else None
+
+
+async def live_viewer(
+    conn: Conn, token: str, now: dt.datetime, *, touch: bool = True
+) -> tuple[Viewer, dt.datetime] | None:
+    """The viewer behind a bearer token and the latest moment the session can last (its
+    12 hours; the idle limit does not end it while it is used or kept alive)."""
     if not 20 <= len(token) <= 256:
         return None
     find = accounts.live_session if touch else accounts.peek_session
     session = await find(conn, token_hash(token), now, SESSION_IDLE)
     if session is None:
         return None
-    return Viewer(
+    viewer = Viewer(
         person_id=session.person_id,
         account_id=session.account_id,
         session_id=session.id,
         global_roles=frozenset(session.global_roles),
     )
+    return viewer, session.expires_at

@@ -1,19 +1,31 @@
 """Live messages (messageAdded): every event is checked against the subscriber's access at
-that moment, and the subscription ends with an error when access is lost."""
+that moment, and the subscription ends with an error when access is lost.
+
+Cheap per event: a subscription keeps the session and the plan views (the access facts) it
+checked, and checks them again from the database only when an access change concerns it
+(db/bus.py: a NOTIFY on logout, password change, removal, rights, consent, a new
+participant, the plan's end), so an event costs no query to decide. What moves with the
+clock is decided at every event and every RECHECK_SECONDS without a query: the session's
+end, and consent and participants' own expiry against today's date. The process keeps its
+subscribers' sessions alive in one statement a minute (keep_sessions_alive).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import datetime as dt
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
+import asyncpg
+
+from db import accounts
 from db.bus import MessageBus
 from db.messages import MessageRow
+from db.plans import PlanView
 from resolvers import access_log, auth, policy, validation
 from resolvers.context import Context
 from resolvers.errors import forbidden, not_found, unauthenticated
@@ -23,38 +35,63 @@ from resolvers.policy.build import facts
 
 log = logging.getLogger("plangruppe.live")
 
-# Consent expiry is a matter of the calendar: re-check this often even without events.
+# Consent expiry and the session's end are matters of the clock: decided again this often
+# even without events (from what the subscription holds, without a query).
 RECHECK_SECONDS = 30.0
-# A live subscription is activity: it keeps its session from idling out, touching it (a
-# write) at most this often; every event still reads the session.
+# A live subscription is activity: its session is kept from idling out this often.
 TOUCH_SECONDS = 60.0
 
 
-async def _current(ctx: Context, *, touch: bool = True) -> Context:
-    """A context for this moment: the session still live, fresh loaders (no stale cache)."""
+async def _current(ctx: Context, *, touch: bool = False) -> tuple[Context, dt.datetime]:
+    """A context for this moment (the session still live, fresh loaders) and the latest
+    moment the session lasts."""
     if ctx.token is None:
         raise unauthenticated()
     async with ctx.pool.acquire() as conn:
-        viewer = await auth.viewer_for_token(conn, ctx.token, ctx.now(), touch=touch)
-    if viewer is None:
+        found = await auth.live_viewer(conn, ctx.token, ctx.now(), touch=touch)
+    if found is None:
         raise unauthenticated()
-    return replace(ctx, viewer=viewer, loaders=Loaders(ctx.pool, viewer.person_id))
+    viewer, ends = found
+    return replace(ctx, viewer=viewer, loaders=Loaders(ctx.pool, viewer.person_id)), ends
 
 
-async def _plan_denial(ctx: Context, plan_id: uuid.UUID) -> policy.Denial:
-    """Why messages of this plan may no longer reach the subscriber; an ended plan has no
-    live messages any more."""
-    view = await ctx.loaders.plan_view_by_id.load(plan_id)
-    return policy.live_messages_denial(facts(view) if view else None, ctx.today())
+class _Access:
+    """What a subscription checked: the session's context and the plan views, until an access
+    change concerns it."""
 
+    def __init__(self, ctx: Context, ends: dt.datetime) -> None:
+        self.ctx = ctx
+        self.ends = ends
+        self.views: dict[uuid.UUID, PlanView | None] = {}
 
-async def _admitted(ctx: Context, row: MessageRow) -> Admitted[MessageRow] | None:
-    """The message, if the subscriber may read it now (the guard: the MESSAGES section and
-    policy.message_visible); None otherwise."""
-    view = await ctx.loaders.plan_view_by_id.load(row.plan_id)
-    if view is None:
-        return None
-    return next(iter(admit_messages(ctx, view, [row])), None)
+    async def view(self, plan_id: uuid.UUID) -> PlanView | None:
+        if plan_id not in self.views:
+            self.views[plan_id] = await self.ctx.loaders.plan_view_by_id.load(plan_id)
+        return self.views[plan_id]
+
+    async def plan_denial(self, plan_id: uuid.UUID) -> policy.Denial:
+        """Why messages of this plan may not reach the subscriber now; an ended plan has no
+        live messages any more."""
+        view = await self.view(plan_id)
+        return policy.live_messages_denial(facts(view) if view else None, self.ctx.today())
+
+    def check_session(self) -> None:
+        if self.ctx.now() >= self.ends:
+            raise unauthenticated()
+
+    async def admitted(self, row: MessageRow) -> tuple[Context, Admitted[MessageRow]] | None:
+        """The message and a context to resolve it in, if the subscriber may read it now (the
+        guard: the MESSAGES section and policy.message_visible); None otherwise. The context
+        loads the message's fields afresh; its plan view is the one checked."""
+        view = await self.view(row.plan_id)
+        if view is None:
+            return None
+        viewer = self.ctx.viewer
+        assert viewer is not None
+        event = replace(self.ctx, loaders=Loaders(self.ctx.pool, viewer.person_id))
+        event.loaders.plan_view_by_id.prime(row.plan_id, view)
+        found = next(iter(admit_messages(event, view, [row])), None)
+        return (event, found) if found is not None else None
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -80,42 +117,68 @@ async def message_stream(
     if not isinstance(bus, MessageBus):
         raise unauthenticated()
     pid = validation.identifier("planId", plan_id) if plan_id is not None else None
-    now_ctx = await _current(ctx)  # checked again at every subscribe
+    access = _Access(*await _current(ctx, touch=True))  # checked again at every subscribe
     if pid is not None:
-        view = await now_ctx.loaders.plan_view_by_id.load(pid)
+        view = await access.view(pid)
         if view is None or view.mine is None:
             raise not_found("plan")
-        denial = await _plan_denial(now_ctx, pid)
+        denial = await access.plan_denial(pid)
         if denial:
             raise forbidden(denial)
-    sub = bus.subscribe(pid)
-    touched = time.monotonic()
+    viewer = access.ctx.viewer
+    assert viewer is not None
+    sub = bus.subscribe(pid, session_id=viewer.session_id, account_id=viewer.account_id)
     logged: set[uuid.UUID] = set()  # the subscription is one request for the access log
     try:
         while True:
-            item = None
-            with contextlib.suppress(TimeoutError):
+            item: MessageRow | None = None
+            recheck = False
+            try:
                 item = await asyncio.wait_for(sub.queue.get(), timeout=RECHECK_SECONDS)
-            touch = time.monotonic() - touched >= TOUCH_SECONDS
-            now_ctx = await _current(ctx, touch=touch)
-            if touch:
-                touched = time.monotonic()
+                recheck = item is None
+            except TimeoutError:
+                pass
+            if recheck:  # an access change that concerns this subscription
+                access = _Access(*await _current(ctx))
+            access.check_session()
             if pid is not None:
-                denial = await _plan_denial(now_ctx, pid)
+                denial = await access.plan_denial(pid)
                 if denial:
                     raise forbidden(denial, "You no longer have access to this plan's messages.")
             if item is None:
                 continue
-            if pid is None and await _plan_denial(now_ctx, item.plan_id):
+            if pid is None and await access.plan_denial(item.plan_id):
                 continue
-            admitted = await _admitted(now_ctx, item)
-            if admitted is not None:
-                if item.plan_id not in logged:
-                    logged.add(item.plan_id)
-                    now_ctx.record_read(item.plan_id, None, "messages")
-                    # Written beside the delivery, not before it: the row does not hold up
-                    # the message (its commit waits for the disk).
-                    _in_background(access_log.flush(now_ctx))
-                yield now_ctx, admitted
+            found = await access.admitted(item)
+            if found is None:
+                continue
+            event, admitted = found
+            if item.plan_id not in logged:
+                logged.add(item.plan_id)
+                event.record_read(item.plan_id, None, "messages")
+                # Written beside the delivery, not before it: the row does not hold up
+                # the message (its commit waits for the disk).
+                _in_background(access_log.flush(event))
+            yield event, admitted
     finally:
         bus.unsubscribe(sub)
+
+
+async def keep_sessions_alive(
+    bus: MessageBus,
+    pool: asyncpg.Pool,
+    clock: Callable[[], dt.datetime],
+    every: float = TOUCH_SECONDS,
+) -> None:
+    """The sessions of this process's live subscriptions count as used: one UPDATE for all of
+    them every ``every`` seconds (a session that has ended stays ended)."""
+    while True:
+        await asyncio.sleep(every)
+        ids = sorted(bus.session_ids())
+        if not ids:
+            continue
+        try:
+            async with pool.acquire() as conn:
+                await accounts.touch_sessions(conn, ids, clock(), auth.SESSION_IDLE)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("could not keep live sessions alive: %s", exc)

@@ -469,6 +469,8 @@ async def add_participant(
             now=ctx.now(),
         )
         await plans.touch(conn, pid, ctx.now())
+        # A subscriber who follows all their plans starts receiving this one's messages.
+        await notify_access_changed(conn, f"plan:{pid}")
         await audited(
             conn,
             ctx,
