@@ -5,6 +5,7 @@ each owner still finds that read in their own log. Existing rows keep their cont
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import asyncpg
@@ -125,3 +126,59 @@ async def test_migration_keeps_the_rows_written_before(
             assert await conn.fetchval("SELECT count(*) FROM access_log WHERE what = 'x'") == 0
         finally:
             await conn.close()
+
+
+async def test_my_access_log_reads_its_indexes_not_the_whole_log(pool: asyncpg.Pool) -> None:
+    """The page of a person's log comes from the subjects' GIN index and the plan index in id
+    order, never from walking the whole log backwards by id (which a LIMIT tempts PostgreSQL
+    into, and which costs the log's size for a person with few reads)."""
+    async with pool.acquire() as conn:
+        viewer, owner, other = await _persons(conn, 3)
+        plan_id = await _plan(conn, owner)
+        # A municipality's log: 200,000 reads of 1,000 plans and 1,000 persons; of the owner's
+        # plan and of the other person 1 in 1,000 each.
+        crowd = [
+            r["id"]
+            for r in await conn.fetch(
+                "INSERT INTO persons (first_name, last_name)"
+                " SELECT 'P' || n, 'Mengde' FROM generate_series(1, 1000) n RETURNING id"
+            )
+        ]
+        plans = [
+            r["id"]
+            for r in await conn.fetch(
+                "INSERT INTO plans (short_name, type, start_date, changed_at, created_at)"
+                " SELECT 'Plan ' || n, 'IP', '2026-01-01', now(), now()"
+                " FROM generate_series(1, 1000) n RETURNING id"
+            )
+        ]
+        await conn.execute(
+            "INSERT INTO access_log (at, viewer_id, plan_id, subject_ids, what)"
+            " SELECT $1::timestamptz + n * interval '1 minute', $2,"
+            "  CASE WHEN n % 2 = 0 THEN"
+            "   (CASE WHEN n % 1000 = 0 THEN $3 ELSE ($4::uuid[])[1 + n % 1000] END) END,"
+            "  CASE WHEN n % 2 = 1 THEN"
+            "   ARRAY[CASE WHEN n % 1000 = 1 THEN $5 ELSE ($6::uuid[])[1 + n % 1000] END] END,"
+            "  CASE WHEN n % 2 = 0 THEN 'goals' ELSE 'person:MOBILE' END"
+            " FROM generate_series(1, 200000) n",
+            AT,
+            viewer,
+            plan_id,
+            plans,
+            other,
+            crowd,
+        )
+        await conn.execute("ANALYZE access_log")
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        for person in (owner, other, viewer):
+            rows = await conn.fetch("EXPLAIN (FORMAT JSON) " + access_log.ABOUT, person, 21, None)
+            plan = json.dumps(rows[0][0])
+            assert "access_log_subjects_idx" in plan and "access_log_plan_idx" in plan, plan
+            assert "access_log_pkey" not in plan, plan
+        page = await access_log.about(conn, owner, 21, None)
+        assert len(page) == 21 and [r.id for r in page] == sorted(
+            (r.id for r in page), reverse=True
+        )
+        assert {(r.plan_id, r.what) for r in page} == {(plan_id, "goals")}
+        older = await access_log.about(conn, owner, 21, page[-1].id)
+        assert older[0].id < page[-1].id
