@@ -50,7 +50,7 @@ import psutil  # type: ignore[import-untyped]
 
 from bench import agree
 from bench.load import Q1, Q2, Q3, Q4, SEARCH, free_port, start, stop, wait_ready
-from bench.seed import STATE, refresh_sessions
+from bench.seed import STATE, q2_plans, refresh_sessions
 
 BENCH = Path(__file__).resolve().parent
 CHECKOUT = BENCH.parent
@@ -142,10 +142,10 @@ def requests_for(
     shape: str, system: str, state: dict[str, Any], persons: dict[str, str]
 ) -> list[dict[str, Any]]:
     """The request sequence each connection loops over: bench.load's choices, in a fixed
-    order (Q1: the five coordinators in turn; Q2: the first coordinator's plans 0, 20, 40;
+    order (Q1: the five coordinators in turn; Q2: three of the first coordinator's plans;
     Q3: ten name prefixes by the coordinators in turn; Q4: the reporter)."""
     coord: list[str] = state["coordinator_tokens"]
-    plans = [state["plan_ids"][i] for i in (0, 20, 40)]
+    plans = q2_plans(state)
     if system in ("gateway", "gateway-ref"):
         if shape == "Q1":
             return [_gql(Q1, t) for t in coord]

@@ -1,10 +1,19 @@
-"""Fan-out: S WebSocket subscribers spread over the plans, a writer posting messages; prints
-post→delivery p50 and p99 and counts lost messages, with 1 or 2 gateway processes.
+"""Fan-out: S WebSocket subscribers spread over the plans, writers posting messages; prints
+post→delivery p50 and p99 and counts lost and duplicated deliveries, with 1 or 2 gateway
+processes.
 
     python -m bench.fanout --database-url postgresql://… [--subscribers 2000] [--processes 2]
-        [--messages 300] [--writers 4]
+        [--messages 300] [--writers 4] [--null-share 0.2] [--drivers N]
 
-Run `python -m bench.seed` first (it makes the subscribers' sessions).
+Run `python -m bench.seed` first (it makes the subscribers' sessions; `--subscribers` there
+must be at least as many). A share of the subscribers (`--null-share`, default 20 %) uses
+`planId: null` (every plan they take part in). The sockets are opened by `--drivers`
+processes (default: one per 8,000 sockets: one process stops at the 20,000 open-file
+limit), each reporting when each message arrived. A delivery is expected for every
+subscriber of the message's plan, and for every `planId: null` subscriber whose seeded plan
+it is; those also receive their other plans' messages, counted apart ("extra"). Lost =
+expected (subscriber, message) pairs not received within 10 s after the last post;
+duplicates = any (subscriber, message) received twice.
 """
 
 from __future__ import annotations
@@ -12,11 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import multiprocessing
 import os
 import random
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +45,10 @@ POST = "mutation($p: ID!, $b: String!) { postMessage(planId: $p, body: $b) { id 
 async def subscriber(
     url: str,
     token: str,
-    plan: str,
-    sent_at: dict[str, float],
-    latencies: list[float],
-    received: Counter[str],
+    plan: str | None,
+    index: int,
+    received: list[tuple[int, str, float]],
     ready: asyncio.Event,
-    done: asyncio.Event,
 ) -> None:
     async with websockets.connect(
         url,
@@ -62,23 +72,51 @@ async def subscriber(
             )
         )
         ready.set()
-        # No per-socket timers: 2,000 of them would load the driver, not the gateway. The
-        # driver cancels this task when it is done.
+        # No per-socket timers: thousands of them would load the driver, not the gateway.
+        # The driver cancels this task when it is done.
         async for raw in ws:
-            now = time.perf_counter()
+            now = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
             event = json.loads(raw)
             if event.get("type") != "next" or not event["payload"].get("data"):
                 continue
-            body = event["payload"]["data"]["messageAdded"]["body"]
-            if body in sent_at:
-                latencies.append(now - sent_at[body])
-                received[body] += 1
+            received.append((index, event["payload"]["data"]["messageAdded"]["body"], now))
+
+
+async def _drive(pipe: Connection, subs: list[dict[str, Any]]) -> None:
+    received: list[tuple[int, str, float]] = []
+    readies = [asyncio.Event() for _ in subs]
+    tasks = []
+    for n, (sub, ready) in enumerate(zip(subs, readies, strict=True)):
+        tasks.append(
+            asyncio.create_task(
+                subscriber(sub["url"], sub["token"], sub["watch"], sub["index"], received, ready)
+            )
+        )
+        if n % 50 == 49:
+            # Not thousands of handshakes in one burst: wait for this batch to subscribe.
+            await asyncio.wait_for(
+                asyncio.gather(*(r.wait() for r in readies[n - 49 : n + 1])), timeout=60
+            )
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=180)
+    pipe.send("ready")
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, pipe.recv)  # "stop"
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    pipe.send(received)
+
+
+def _driver(pipe: Connection, subs: list[dict[str, Any]]) -> None:
+    asyncio.run(_drive(pipe, subs))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    state = json.loads(STATE.read_text())
+    state = json.loads(Path(args.state).read_text())
     await refresh_sessions(args.database_url)
     subs = state["subscribers"][: args.subscribers]
+    if len(subs) < args.subscribers:
+        raise SystemExit(f"the seed has {len(subs)} subscribers: seed with --subscribers more")
     env = {**os.environ, "DATABASE_URL": args.database_url}
     logs = Path(args.logs)
     logs.mkdir(exist_ok=True)
@@ -91,41 +129,50 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         for i, p in enumerate(ports)
     ]
+    every_null = round(1 / args.null_share) if args.null_share > 0 else 0
+    plan_of: list[str] = []
+    specs: list[dict[str, Any]] = []
+    for i, sub in enumerate(subs):
+        null = every_null > 0 and i % every_null == every_null - 1
+        plan_of.append(sub["plan"])
+        specs.append(
+            {
+                "url": f"ws://127.0.0.1:{ports[i % len(ports)]}/graphql",
+                "token": sub["token"],
+                "watch": None if null else sub["plan"],
+                "index": i,
+            }
+        )
+    subscribers_of: dict[str, list[int]] = defaultdict(list)
+    for i, plan in enumerate(plan_of):
+        subscribers_of[plan].append(i)
+    drivers = args.drivers or max(1, math.ceil(len(specs) / 8000))
+    spawn = multiprocessing.get_context("spawn")
+    pipes: list[Connection] = []
+    children = []
     sent_at: dict[str, float] = {}
     post_times: list[float] = []
-    latencies: list[float] = []
-    received: Counter[str] = Counter()
-    done = asyncio.Event()
+    expected: dict[str, str] = {}  # body -> plan
     try:
         for p in ports:
             await wait_ready(f"http://127.0.0.1:{p}/health")
-        readies = [asyncio.Event() for _ in subs]
-        listeners_of: dict[str, int] = defaultdict(int)
-        tasks = []
-        for i, (sub, ready) in enumerate(zip(subs, readies, strict=True)):
-            url = f"ws://127.0.0.1:{ports[i % len(ports)]}/graphql"
-            listeners_of[sub["plan"]] += 1
-            tasks.append(
-                asyncio.create_task(
-                    subscriber(
-                        url, sub["token"], sub["plan"], sent_at, latencies, received, ready, done
-                    )
-                )
-            )
-            if i % 50 == 49:
-                # Not 2,000 handshakes in one burst: wait for this batch to subscribe.
-                await asyncio.wait_for(
-                    asyncio.gather(*(r.wait() for r in readies[i - 49 : i + 1])), timeout=60
-                )
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=120)
+        for d in range(drivers):
+            mine, theirs = spawn.Pipe()
+            child = spawn.Process(target=_driver, args=(theirs, specs[d::drivers]), daemon=True)
+            child.start()
+            pipes.append(mine)
+            children.append(child)
+        loop = asyncio.get_running_loop()
+        for pipe in pipes:
+            if await loop.run_in_executor(None, pipe.recv) != "ready":
+                raise SystemExit("a driver failed")
         await asyncio.sleep(3)  # subscribe has no acknowledgement: let every one register
-        plans = list(listeners_of)
+        plans = list(subscribers_of)
         coordinators = state["all_coordinator_tokens"]
         rng = random.Random(1)
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(args.messages):
             queue.put_nowait(n)
-        expected: dict[str, int] = {}
 
         async def writer(w: int) -> None:
             async with httpx.AsyncClient(timeout=30) as http:
@@ -134,7 +181,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     plan = rng.choice(plans)
                     token = coordinators[state["coordinator_of_plan"][plan]]
                     body = f"bench-{n}"
-                    expected[body] = listeners_of[plan]
+                    expected[body] = plan
                     sent_at[body] = time.perf_counter()
                     url = f"http://127.0.0.1:{ports[w % len(ports)]}/graphql"
                     response = await http.post(
@@ -150,27 +197,42 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         await asyncio.gather(*(writer(w) for w in range(args.writers)))
         posting = time.perf_counter() - started
-        deadline = time.monotonic() + 10
-        while sum(received.values()) < sum(expected.values()) and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        done.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(10)  # the last deliveries
+        received: list[tuple[int, str, float]] = []
+        for pipe in pipes:
+            pipe.send("stop")
+        for pipe in pipes:
+            received += await loop.run_in_executor(None, pipe.recv)
     finally:
+        for child in children:
+            child.join(timeout=30)
         stop(procs)
+    wanted = {(i, body) for body, plan in expected.items() for i in subscribers_of[plan]}
+    seen: dict[tuple[int, str], int] = defaultdict(int)
+    latencies = []
+    extra = 0
+    for index, body, at in received:
+        if body not in expected:
+            continue
+        seen[index, body] += 1
+        if (index, body) in wanted:
+            if seen[index, body] == 1:
+                latencies.append(at - sent_at[body])
+        elif seen[index, body] == 1:
+            extra += 1  # a planId: null subscriber's other plan
     lat = sorted(latencies)
-    want = sum(expected.values())
-    got = sum(min(received[b], n) for b, n in expected.items())
     result = {
         "processes": args.processes,
+        "drivers": drivers,
         "subscribers": len(subs),
+        "null_subscribers": sum(1 for s in specs if s["watch"] is None),
         "messages": len(expected),
         "posts_per_s": round(len(expected) / posting, 1),
-        "deliveries_expected": want,
-        "delivered": got,
-        "lost": want - got,
-        "duplicates": sum(max(0, received[b] - n) for b, n in expected.items()),
+        "deliveries_expected": len(wanted),
+        "delivered": sum(1 for key in wanted if seen.get(key)),
+        "lost": sum(1 for key in wanted if not seen.get(key)),
+        "duplicates": sum(n - 1 for n in seen.values() if n > 1),
+        "extra_deliveries": extra,
         "p50_ms": round(1000 * lat[len(lat) // 2], 1) if lat else None,
         "p99_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1) if lat else None,
         "post_p50_ms": round(1000 * sorted(post_times)[len(post_times) // 2], 1),
@@ -188,6 +250,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=10.0, help="posts per second per writer")
+    parser.add_argument("--state", default=str(STATE), help="the seed's state file")
+    parser.add_argument("--null-share", type=float, default=0.2, help="planId: null share")
+    parser.add_argument("--drivers", type=int, default=0, help="socket-opening processes")
     parser.add_argument("--logs", default="bench/logs")
     args = parser.parse_args()
     if not args.database_url:

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from bench.seed import STATE, refresh_sessions
+from bench.seed import STATE, q2_plans, refresh_sessions
 
 Q1 = """{ plans(first: 50) { totalCount edges { node { id shortName type status startDate endDate
   lastArchivedAt changedSinceMyLastVisit hasUnreadMessages consentExpiresOn
@@ -162,7 +162,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         await wait_ready(gw + "/health")
         await wait_ready(fl + "/q1")
         coord = state["coordinator_tokens"]
-        plans = state["plan_ids"]
+        plans = q2_plans(state)
 
         def gql(
             query: str, token: str, variables: dict[str, Any] | None = None
@@ -176,8 +176,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             return await gql(Q1, rng.choice(coord))(client)
 
         async def q2(client: httpx.AsyncClient, rng: random.Random) -> Any:
-            # The first coordinator takes part in every 20th plan: plan_ids[0], [20], [40].
-            return await gql(Q2, coord[0], {"id": plans[rng.choice([0, 20, 40])]})(client)
+            return await gql(Q2, coord[0], {"id": rng.choice(plans)})(client)
 
         async def q3(client: httpx.AsyncClient, rng: random.Random) -> Any:
             return await gql(Q3, rng.choice(coord), {"n": rng.choice(SEARCH)})(client)
@@ -191,7 +190,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             )
 
         async def f2(client: httpx.AsyncClient, rng: random.Random) -> Any:
-            plan = plans[rng.choice([0, 20, 40])]
+            plan = rng.choice(plans)
             return await client.get(
                 fl + f"/q2/{plan}", headers={"Authorization": f"Bearer {coord[0]}"}
             )

@@ -365,6 +365,9 @@ async def seed(
         ],
         "reporter_token": reporter[0],
         "plan_ids": [str(p[0]) for p in plans[:50]],
+        # Q2's plans: three of the first coordinator's (plan i has coordinator i mod n), so
+        # the drivers ask the same kind of plan at any scale.
+        "q2_plan_ids": [str(plans[i * n_coordinators][0]) for i in range(3)],
         "seconds": round(elapsed, 1),
         "counts": {
             "persons": n_persons,
@@ -409,6 +412,13 @@ async def _sessions(
         columns=["account_id", "token_hash", "created_at", "last_seen_at", "expires_at"],
     )
     return tokens
+
+
+def q2_plans(state: dict[str, Any]) -> list[str]:
+    """The plans Q2 asks for, as the first coordinator (state files of older seeds: 0, 20, 40
+    of the first 50, which is the same at scale 1)."""
+    found: list[str] = state.get("q2_plan_ids") or [state["plan_ids"][i] for i in (0, 20, 40)]
+    return found
 
 
 async def refresh_sessions(dsn: str) -> None:
