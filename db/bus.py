@@ -40,7 +40,15 @@ class Subscription:
     plan_id: uuid.UUID | None
     session_id: uuid.UUID | None = None
     account_id: uuid.UUID | None = None
+    # With plan_id None: the plans the subscriber takes part in, the only ones whose messages
+    # can reach them (None: every plan's message is handed over, to be checked).
+    plans: frozenset[uuid.UUID] | None = None
     queue: asyncio.Queue[MessageRow | None] = field(default_factory=asyncio.Queue)
+
+    def wants(self, plan_id: uuid.UUID) -> bool:
+        if self.plan_id is not None:
+            return self.plan_id == plan_id
+        return self.plans is None or plan_id in self.plans
 
     def recheck(self) -> None:
         self.queue.put_nowait(None)
@@ -135,7 +143,12 @@ class MessageBus:
             log.error("malformed notification %r", payload)
 
     def _on_access(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        for sub in self.concerned(str(payload)):
+        what = str(payload)
+        for sub in self.concerned(what):
+            if what.startswith("plan:") and sub.plan_id is None and sub.plans is not None:
+                # Perhaps newly in that plan: hand its messages over (to be checked) until
+                # the re-check has read the plans again, so none is missed meanwhile.
+                sub.plans = None
             sub.recheck()
 
     def concerned(self, what: str) -> list[Subscription]:
@@ -178,7 +191,7 @@ class MessageBus:
     def _fan_out(self, row: MessageRow) -> None:
         self._remember(row)
         for sub in list(self._subscriptions):
-            if sub.plan_id is None or sub.plan_id == row.plan_id:
+            if sub.wants(row.plan_id):
                 sub.queue.put_nowait(row)
 
     def _remember(self, row: MessageRow) -> None:

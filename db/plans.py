@@ -137,6 +137,16 @@ async def views(
     return {r["p_id"]: _view(r) for r in records}
 
 
+async def views_taking_part(conn: Conn, viewer_id: uuid.UUID) -> dict[uuid.UUID, PlanView]:
+    """The views of every plan the viewer currently takes part in (one statement)."""
+    records = await conn.fetch(
+        _VIEW_SELECT + " WHERE p.id IN (SELECT plan_id FROM participants"
+        " WHERE person_id = $1 AND left_on IS NULL)",
+        viewer_id,
+    )
+    return {r["p_id"]: _view(r) for r in records}
+
+
 @dataclass(frozen=True)
 class PlanFilter:
     owner_first_name: str | None = None

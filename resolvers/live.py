@@ -5,8 +5,9 @@ Cheap per event: a subscription keeps the session and the plan views (the access
 checked, and checks them again from the database only when an access change concerns it
 (db/bus.py: a NOTIFY on logout, password change, removal, rights, consent, a new
 participant, the plan's end), so an event costs no query to decide. What moves with the
-clock is decided at every event and every RECHECK_SECONDS without a query: the session's
-end, and consent and participants' own expiry against today's date. The process keeps its
+clock is decided at every event, and without events when it can change (the session's end,
+midnight in Oslo), without a query: the session's end, and consent and participants' own
+expiry against today's date. The process keeps its
 subscribers' sessions alive in one statement a minute (keep_sessions_alive).
 """
 
@@ -22,12 +23,12 @@ from typing import Any
 
 import asyncpg
 
-from db import accounts
+from db import accounts, plans
 from db.bus import MessageBus
 from db.messages import MessageRow
 from db.plans import PlanView
 from resolvers import access_log, auth, policy, validation
-from resolvers.context import Context
+from resolvers.context import OSLO, Context
 from resolvers.errors import forbidden, not_found, unauthenticated
 from resolvers.guard import Admitted, admit_messages
 from resolvers.loaders import Loaders
@@ -35,9 +36,11 @@ from resolvers.policy.build import facts
 
 log = logging.getLogger("plangruppe.live")
 
-# Consent expiry and the session's end are matters of the clock: decided again this often
-# even without events (from what the subscription holds, without a query).
-RECHECK_SECONDS = 30.0
+# Consent expiry and the session's end are matters of the clock: a subscription without
+# events wakes when the next of them can change (the session's end, midnight in Oslo, when a
+# consent or a participant's own consent runs out), at least this often, and decides again
+# from what it holds, without a query.
+RECHECK_SECONDS = 3600.0
 # A live subscription is activity: its session is kept from idling out this often.
 TOUCH_SECONDS = 60.0
 
@@ -64,6 +67,16 @@ class _Access:
         self.ends = ends
         self.views: dict[uuid.UUID, PlanView | None] = {}
 
+    async def taking_part(self) -> frozenset[uuid.UUID]:
+        """The plans the subscriber takes part in, their views loaded in one statement: a
+        subscription to all of one's plans hears of no other plan's messages."""
+        viewer = self.ctx.viewer
+        assert viewer is not None
+        async with self.ctx.pool.acquire() as conn:
+            found = await plans.views_taking_part(conn, viewer.person_id)
+        self.views.update(found)
+        return frozenset(found)
+
     async def view(self, plan_id: uuid.UUID) -> PlanView | None:
         if plan_id not in self.views:
             self.views[plan_id] = await self.ctx.loaders.plan_view_by_id.load(plan_id)
@@ -78,6 +91,15 @@ class _Access:
     def check_session(self) -> None:
         if self.ctx.now() >= self.ends:
             raise unauthenticated()
+
+    def seconds_to_next_change(self) -> float:
+        """Until the session ends or the date changes in Oslo, whichever comes first."""
+        now = self.ctx.now()
+        midnight = dt.datetime.combine(
+            self.ctx.today() + dt.timedelta(days=1), dt.time(), tzinfo=OSLO
+        )
+        until = min(self.ends, midnight) - now
+        return min(RECHECK_SECONDS, max(1.0, until.total_seconds() + 0.5))
 
     async def admitted(self, row: MessageRow) -> tuple[Context, Admitted[MessageRow]] | None:
         """The message and a context to resolve it in, if the subscriber may read it now (the
@@ -128,18 +150,23 @@ async def message_stream(
     viewer = access.ctx.viewer
     assert viewer is not None
     sub = bus.subscribe(pid, session_id=viewer.session_id, account_id=viewer.account_id)
+    if pid is None:
+        sub.plans = await access.taking_part()
     logged: set[uuid.UUID] = set()  # the subscription is one request for the access log
     try:
         while True:
             item: MessageRow | None = None
             recheck = False
             try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=RECHECK_SECONDS)
+                wait = access.seconds_to_next_change()
+                item = await asyncio.wait_for(sub.queue.get(), timeout=wait)
                 recheck = item is None
             except TimeoutError:
                 pass
             if recheck:  # an access change that concerns this subscription
                 access = _Access(*await _current(ctx))
+                if pid is None:
+                    sub.plans = await access.taking_part()
             access.check_session()
             if pid is not None:
                 denial = await access.plan_denial(pid)

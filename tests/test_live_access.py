@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -26,7 +27,14 @@ from resolvers import live
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from tests.conftest import Gateway
-from tests.plan_world import COORDINATOR, SERVICE_PROVIDER, PlanWorld, build_world, ok
+from tests.plan_world import (
+    ADD_PARTICIPANT,
+    COORDINATOR,
+    SERVICE_PROVIDER,
+    PlanWorld,
+    build_world,
+    ok,
+)
 
 POST = "mutation($p: ID!, $b: String!) { postMessage(planId: $p, body: $b) { id } }"
 LOGOUT = "mutation { logout }"
@@ -42,7 +50,7 @@ async def own_bus(db_dsn: str, pool: asyncpg.Pool) -> AsyncIterator[MessageBus]:
         await bus.stop()
 
 
-def subscriber_context(gateway: Gateway, bus: MessageBus, token: str) -> Context:
+def subscriber_context(gateway: Gateway, bus: MessageBus | None, token: str) -> Context:
     return Context(
         pool=gateway.pool,
         settings=gateway.settings,
@@ -184,3 +192,61 @@ def test_touch_interval_is_shorter_than_the_idle_limit() -> None:
     from resolvers.auth import SESSION_IDLE
 
     assert dt.timedelta(seconds=live.TOUCH_SECONDS) < SESSION_IDLE / 2
+
+
+async def test_following_all_plans_hears_only_ones_own_plans_and_a_new_one_at_once(
+    gateway: Gateway, db_dsn: str
+) -> None:
+    """planId: null: messages of plans the subscriber takes no part in are not even handed to
+    the subscription; added to a plan, the subscriber gets its next message, even one posted
+    right after the addition."""
+    a = await build_world(gateway)
+    b = await build_world(gateway)  # the subscriber is not in it (yet)
+    me = a.actors[SERVICE_PROVIDER]
+    async with own_bus(db_dsn, gateway.pool) as bus:
+        ctx = subscriber_context(gateway, bus, a.token(SERVICE_PROVIDER))
+        stream = live.message_stream(ctx, None)
+        nxt: asyncio.Task[Any] = asyncio.create_task(anext(stream))
+        while bus.subscriber_count == 0:
+            await asyncio.sleep(0.01)
+        [sub] = list(bus._subscriptions)
+        while sub.plans is None:
+            await asyncio.sleep(0.01)
+        assert sub.plans == {uuid.UUID(a.plan_id)}
+        assert not sub.wants(uuid.UUID(b.plan_id))
+
+        await post(gateway, b, "Ikke din plan")
+        await post(gateway, a, "Din plan")
+        _, admitted = await asyncio.wait_for(nxt, 10)
+        assert admitted.row.body == "Din plan"
+
+        nxt = asyncio.create_task(anext(stream))
+        added = await gateway.client.post(
+            ADD_PARTICIPANT,
+            {"p": b.plan_id, "who": me.person_id, "role": "RELATIVE"},
+            token=b.token(COORDINATOR),
+        )
+        ok(added, "addParticipant")
+        await post(gateway, b, "Velkommen")
+        _, admitted = await asyncio.wait_for(nxt, 10)
+        assert admitted.row.body == "Velkommen"
+        assert sub.plans == {uuid.UUID(a.plan_id), uuid.UUID(b.plan_id)}
+        nxt.cancel()
+
+
+def test_a_quiet_subscription_wakes_when_its_access_can_change(gateway: Gateway) -> None:
+    """Without events it decides again at the session's end or at midnight in Oslo (when a
+    consent or an own consent runs out), whichever is first, and at least every hour."""
+    from resolvers.context import OSLO
+    from tests.support import FakeClock
+
+    def wait(now: dt.datetime, ends: dt.datetime) -> float:
+        ctx = dataclasses.replace(subscriber_context(gateway, None, "x" * 40), clock=FakeClock(now))
+        return live._Access(ctx, ends).seconds_to_next_change()
+
+    before_midnight = dt.datetime(2026, 12, 1, 23, 59, 30, tzinfo=OSLO)
+    assert wait(before_midnight, before_midnight + dt.timedelta(hours=5)) == 30.5
+    noon = dt.datetime(2026, 12, 1, 12, 0, tzinfo=OSLO)
+    assert wait(noon, noon + dt.timedelta(seconds=10)) == 10.5
+    assert wait(noon, noon + dt.timedelta(hours=5)) == live.RECHECK_SECONDS
+    assert wait(noon, noon - dt.timedelta(seconds=5)) == 1.0  # already over: decide now
