@@ -365,9 +365,9 @@ async def seed(
         ],
         "reporter_token": reporter[0],
         "plan_ids": [str(p[0]) for p in plans[:50]],
-        # Q2's plans: three of the first coordinator's (plan i has coordinator i mod n), so
-        # the drivers ask the same kind of plan at any scale.
-        "q2_plan_ids": [str(plans[i * n_coordinators][0]) for i in range(3)],
+        # Q2's plans: three active ones of the first coordinator's (plan i has coordinator
+        # i mod n), so the drivers ask the same kind of plan at any scale.
+        "q2_plan_ids": [str(p[0]) for p in plans[::n_coordinators] if p[0] in active][:3],
         "seconds": round(elapsed, 1),
         "counts": {
             "persons": n_persons,

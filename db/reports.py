@@ -23,18 +23,30 @@ class PlanCell:
     count: int
 
 
-async def plan_cells(conn: Conn) -> list[PlanCell]:
-    """Every non-empty finest cell; the reports add them up (resolvers/suppression.py)."""
+async def plan_cells_version(conn: Conn) -> int:
+    """Moves whenever the plan cells can have changed (migration 0011's triggers)."""
+    version: int = await conn.fetchval(
+        "SELECT version FROM report_versions WHERE name = 'plan_cells'"
+    )
+    return version
+
+
+async def plan_cells(conn: Conn) -> tuple[int, list[PlanCell]]:
+    """Every non-empty finest cell, and the version they are of (one statement, one
+    snapshot); the reports add them up (resolvers/suppression.py)."""
     records = await conn.fetch(
-        "SELECT p.type, p.status, u.name AS unit,"
+        "SELECT (SELECT version FROM report_versions WHERE name = 'plan_cells') AS version,"
+        " p.type, p.status, u.name AS unit,"
         " date_trunc('month', p.start_date)::date AS month, count(*) AS n"
         " FROM plans p LEFT JOIN service_units u ON u.id = p.service_unit_id"
-        " GROUP BY 1, 2, 3, 4"
+        " GROUP BY 2, 3, 4, 5"
     )
-    return [
+    version = int(records[0]["version"]) if records else await plan_cells_version(conn)
+    cells = [
         PlanCell(str(r["type"]), str(r["status"]), r["unit"], r["month"], int(r["n"]))
         for r in records
     ]
+    return version, cells
 
 
 # A participant's consent, for the cut_off rule (alias pa for the participant, c for the

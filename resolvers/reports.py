@@ -4,9 +4,9 @@ subtraction of two answers reveals one (resolvers/suppression.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 from db import reports
+from db.pool import Conn
 from resolvers import policy, suppression
 from resolvers.audit_trail import audited
 from resolvers.context import Context
@@ -38,12 +38,23 @@ async def _audit_use(ctx: Context, what: str) -> None:
         await audited(conn, ctx, f"report.{what}", target=target)
 
 
-@functools.lru_cache(maxsize=8)
-def plan_cube(cells: tuple[reports.PlanCell, ...]) -> suppression.PlanCube:
-    """The cube of these cells, built once for as long as they do not change: between two
-    changes of plans every report asks the same cells, and building the cube is most of a
-    report's work. The cells are read anew on every call, so nothing stale is answered."""
-    return suppression.PlanCube(cells)
+# The cube of the plan cells this process last read, by their version: between two changes
+# of plans every report asks the same cells, and reading them (a GROUP BY over every plan)
+# and building the cube is most of a report's work.
+_cube: tuple[int, suppression.PlanCube] | None = None
+
+
+async def plan_cube(conn: Conn) -> suppression.PlanCube:
+    """The cube of the current plan cells: one small read of their version, and the cells
+    themselves only when it moved. Nothing stale is answered: the version moves in the same
+    transaction as any change of the cells (db/migrations/0011)."""
+    global _cube
+    if _cube is not None and _cube[0] == await reports.plan_cells_version(conn):
+        return _cube[1]
+    version, cells = await reports.plan_cells(conn)
+    cube = suppression.PlanCube(cells)
+    _cube = (version, cube)
+    return cube
 
 
 async def plan_counts(
@@ -63,7 +74,7 @@ async def plan_counts(
     if since and until and until < since:
         raise bad_input("to", "to cannot be before from.")
     async with ctx.pool.acquire() as conn:
-        cube = plan_cube(tuple(await reports.plan_cells(conn)))
+        cube = await plan_cube(conn)
     await _audit_use(ctx, "planCounts")
     return cube.plan_counts(group_by, cube.month_range(since, until))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
+from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -103,16 +104,37 @@ def test_consent_windows_release_exactly_what_the_definition_allows(steps: list[
         assert shown[window] == (counts[window] if allowed else None)
 
 
-def test_a_report_builds_its_cube_once_per_set_of_cells() -> None:
-    """resolvers.reports keeps the cube of the cells it last read: the same cells give the
-    same cube (no rebuild), other cells a new one (nothing stale)."""
-    import datetime as dt
-
-    from db.reports import PlanCell
+async def test_a_report_builds_its_cube_once_per_version_of_the_cells(pool: Any) -> None:
+    """resolvers.reports keeps the cube of the plan cells it last read while their version
+    stands (one small read per report), and reads them again when a plan is created or
+    changes a reported column, or a service unit is renamed: nothing stale is answered."""
     from resolvers.reports import plan_cube
 
-    cells = (PlanCell("IP", "ACTIVE", None, dt.date(2026, 1, 1), 7),)
-    first = plan_cube(cells)
-    assert plan_cube(tuple(list(cells))) is first
-    changed = (PlanCell("IP", "ACTIVE", None, dt.date(2026, 1, 1), 8),)
-    assert plan_cube(changed) is not first
+    async def new_plan(conn: Any, unit: Any = None) -> Any:
+        return await conn.fetchval(
+            "INSERT INTO plans (short_name, type, start_date, service_unit_id, changed_at,"
+            " created_at) VALUES ('P', 'IP', '2026-01-15', $1, now(), now()) RETURNING id",
+            unit,
+        )
+
+    def total(cube: Any) -> int:
+        return sum(cell[4] for cell in cube._cells)
+
+    async with pool.acquire() as conn:
+        unit = await conn.fetchval(
+            "INSERT INTO service_units (name) VALUES ('Enhet A') RETURNING id"
+        )
+        plan = await new_plan(conn, unit)
+        first = await plan_cube(conn)
+        assert await plan_cube(conn) is first  # same version: not read again
+        await conn.execute("UPDATE plans SET short_name = 'Ny' WHERE id = $1", plan)
+        assert await plan_cube(conn) is first  # not a reported column
+        await new_plan(conn)
+        second = await plan_cube(conn)
+        assert second is not first and total(second) == total(first) + 1
+        await conn.execute("UPDATE plans SET status = 'ENDED' WHERE id = $1", plan)
+        third = await plan_cube(conn)
+        assert third is not second
+        assert {c[1] for c in third._cells if c[2] == "Enhet A"} == {"ENDED"}
+        await conn.execute("UPDATE service_units SET name = 'Enhet B' WHERE id = $1", unit)
+        assert "Enhet B" in {c[2] for c in (await plan_cube(conn))._cells}
