@@ -51,6 +51,10 @@ def _safe_difference(difference: int) -> bool:
     return difference == 0 or difference >= MIN_CELL
 
 
+# How many different questions a cube keeps the answers of (a dashboard asks a few).
+_ANSWERS_KEPT = 64
+
+
 @dataclass(frozen=True)
 class Row:
     """One planCounts row: the grouped values (None where not grouped) and the count, null
@@ -114,6 +118,9 @@ class PlanCube:
                 per_month = self._by_month.setdefault((t, s, u), {})
                 per_month[month] = per_month.get(month, 0) + n
         self._prefix: dict[Slice, list[int]] = {}
+        # The answers given from this cube: the same question gets the same rows for as long
+        # as the cells stand (the cube is kept per version of the cells), whoever asks.
+        self._answers: dict[tuple[tuple[str, ...], range], list[Row]] = {}
 
     def month_range(self, since: dt.date | None, until: dt.date | None) -> range:
         """The month indexes a from/to range covers (from: a first day, to: a last day)."""
@@ -123,6 +130,15 @@ class PlanCube:
 
     def plan_counts(self, group_by: Sequence[str], months: range) -> list[Row]:
         """planCounts: one row per non-empty group, in value order."""
+        key = (tuple(sorted(set(group_by))), months)
+        found = self._answers.get(key)
+        if found is None:
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            found = self._answers[key] = self._plan_counts(group_by, months)
+        return list(found)
+
+    def _plan_counts(self, group_by: Sequence[str], months: range) -> list[Row]:
         by_type, by_status, by_unit, by_month = (d in group_by for d in DIMENSIONS)
         groups: dict[tuple[str | None, str | None, str | None, dt.date | None], _Group] = {}
         for kind, status, unit, month, n in self._cells:

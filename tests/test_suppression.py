@@ -138,3 +138,21 @@ async def test_a_report_builds_its_cube_once_per_version_of_the_cells(pool: Any)
         assert {c[1] for c in third._cells if c[2] == "Enhet A"} == {"ENDED"}
         await conn.execute("UPDATE service_units SET name = 'Enhet B' WHERE id = $1", unit)
         assert "Enhet B" in {c[2] for c in (await plan_cube(conn))._cells}
+
+
+def test_a_cube_answers_the_same_question_alike_and_keeps_few_answers() -> None:
+    import resolvers.suppression as suppression_module
+
+    cells = [
+        PlanCell(t, "ACTIVE", None, dt.date(2026, m, 1), 5 + m) for t in TYPES for m in (1, 2, 3)
+    ]
+    cube = PlanCube(cells)
+    months = cube.month_range(None, None)
+    first = cube.plan_counts(["TYPE"], months)
+    first.clear()  # the caller's list: not the kept answer
+    again = cube.plan_counts(["TYPE"], months)
+    assert again == PlanCube(cells).plan_counts(["TYPE"], months) and again
+    for low in range(3):
+        for high in range(low + 1, 4):
+            cube.plan_counts(["TYPE", "START_MONTH"], range(low, high))
+    assert len(cube._answers) <= suppression_module._ANSWERS_KEPT
