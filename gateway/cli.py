@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from gateway.runtime import tune_gc
 from gateway.settings import ConfigError, Settings
 from resolvers.secret_box import SecretBox, SecretKeyError, reseal_stored_secrets
 
@@ -156,6 +157,8 @@ def _database(settings: Settings) -> str:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
+
+    tune_gc(os.environ.get("PLANGRUPPE_GC", "tuned"))  # gateway/runtime.py
 
     if args.demo and settings.production:
         raise ConfigError(
