@@ -44,6 +44,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_OTP_CHANNELS", "login channels allowed: EMAIL,SMS,APP"),
     ("PLANGRUPPE_TRUSTED_PROXIES", "proxies whose X-Forwarded-For counts"),
     ("PLANGRUPPE_EXPOSE_SQL_COUNT", "true: X-SQL-Statements (benchmarks)"),
+    ("PLANGRUPPE_GC", "serve's garbage collector: tuned (default) or python"),
     ("PLANGRUPPE_COMPILED_READS", "off: resolvers answer every field (default on)"),
     ("PLANGRUPPE_COMPILED_MAX_COST", "cost limit of a compiled read (default 20000)"),
     ("PLANGRUPPE_COMPILED_TIMEOUT_MS", "time limit of a compiled read (default 5000)"),
