@@ -62,6 +62,15 @@ async def notify_access_changed(conn: Conn, what: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", ACCESS, what)
 
 
+def _target(what: str) -> tuple[str, uuid.UUID | None]:
+    """``plan:<id>``, ``session:<id>`` or ``account:<id>`` as (kind, id); ("", None) else."""
+    kind, _, raw = what.partition(":")
+    try:
+        return kind, uuid.UUID(raw)
+    except ValueError:
+        return "", None
+
+
 class MessageBus:
     def __init__(self, dsn: str, pool: asyncpg.Pool, *, reconnect_delay: float = 0.5) -> None:
         self._dsn = dsn
@@ -143,22 +152,18 @@ class MessageBus:
             log.error("malformed notification %r", payload)
 
     def _on_access(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        what = str(payload)
-        for sub in self.concerned(what):
-            if what.startswith("plan:") and sub.plan_id is None and sub.plans is not None:
+        kind, key = _target(str(payload))
+        for sub in self._concerned(kind, key):
+            if kind == "plan" and sub.plan_id is None:
                 # Perhaps newly in that plan: hand its messages over (to be checked) until
                 # the re-check has read the plans again, so none is missed meanwhile.
                 sub.plans = None
             sub.recheck()
 
-    def concerned(self, what: str) -> list[Subscription]:
+    def _concerned(self, kind: str, key: uuid.UUID | None) -> list[Subscription]:
         """The subscriptions an access change can concern: a plan's reach its subscribers and
-        those who follow all their plans; a session's or an account's reach theirs."""
-        kind, _, raw = what.partition(":")
-        try:
-            key = uuid.UUID(raw)
-        except ValueError:
-            kind = ""
+        those who follow all their plans; a session's or an account's reach theirs; any
+        other change reaches all."""
         subs = list(self._subscriptions)
         if kind == "plan":
             return [s for s in subs if s.plan_id is None or s.plan_id == key]

@@ -18,13 +18,13 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiled.answer import Answer, read_answer
 from resolvers.compiled.emit import Prepared
-from resolvers.compiled.selection import Uncovered, build
+from resolvers.compiled.selection import Field, Uncovered, build
 from resolvers.context import Context
 from resolvers.errors import forbidden, too_complex
 
 # A root compiler: the statement of a selection, for any viewer. It raises Uncovered (or an
 # argument's GraphQLError) when the resolvers must answer this root.
-Root = Callable[..., Prepared]
+Root = Callable[[Field], Prepared]
 ROOTS: dict[str, Root] = {}
 
 # Prepared statements by selection: the parsed document is cached (schema/extensions.py), so
