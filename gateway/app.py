@@ -53,6 +53,7 @@ from gateway.lifespan import lifespan
 from gateway.senders import Sender
 from gateway.settings import Settings
 from gateway.state import GatewayState
+from resolvers import live_share
 from resolvers.context import Clock, Context, utc_now
 from resolvers.loaders import Loaders
 from schema import build_schema
@@ -128,6 +129,10 @@ class GatewayView(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         """orjson: several times faster than the standard library on large answers. Text,
         not bytes: graphql-transport-ws messages must go out as text frames."""
+        if isinstance(data, dict):
+            shared = live_share.encoded_next(data)  # a live message's shared answer
+            if shared is not None:
+                return shared
         return orjson.dumps(data).decode()
 
     @property

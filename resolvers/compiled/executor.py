@@ -8,14 +8,16 @@ argument), is executed exactly as without this class."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from graphql import GraphQLError, GraphQLObjectType, located_error
+from graphql import GraphQLError, GraphQLObjectType, OperationType, located_error
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.language import FieldNode
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from resolvers import live_share
 from resolvers.compiled.answer import Answer, read_answer
 from resolvers.compiled.emit import Prepared
 from resolvers.compiled.selection import Field, Uncovered, build
@@ -45,6 +47,18 @@ def root(name: str) -> Callable[[Root], Root]:
 
 
 class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """A live message event whose selection reads the same for every reader is answered
+        once for all its subscribers (resolvers/live_share.py)."""
+        if self.operation.operation is OperationType.SUBSCRIPTION:
+            message = live_share.message_of(self.root_value)
+            if message is not None:
+                shape = live_share.cached_shape(self.operation, self.fragments)
+                if shape is not None:
+                    run = partial(super().execute_operation, serially)
+                    return live_share.shared(shape, message, run)
+        return super().execute_operation(serially)
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,

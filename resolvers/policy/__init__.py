@@ -109,6 +109,7 @@ from resolvers.policy.plans import (
 from resolvers.policy.reasons import Denial, Reason
 from resolvers.policy.records import archive_download_denial, archives_read_denial, print_denial
 from resolvers.policy.sections import (
+    SAME_FOR_EVERY_READER,
     effective_grant,
     granted,
     live_messages_denial,
@@ -160,6 +161,7 @@ __all__ = [
     "RELATIVE",
     "REPORTER",
     "RULE_MODULES",
+    "SAME_FOR_EVERY_READER",
     "SECTIONS",
     "SERVICE_PROVIDER",
     "SYSTEM_ADMIN",

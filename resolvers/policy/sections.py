@@ -195,6 +195,26 @@ def message_visible(
     return bool(MESSAGE_VISIBLE(env))
 
 
+# What a live message shows the same to every reader it reaches: once
+# the message is admitted (MESSAGES >= READ and message_visible), these fields ask no further
+# rule, so the event can be answered once and sent to every such subscriber. By type, each
+# field maps to the type of its selection (None: a leaf). Not here: Message.plan (sections
+# by grant), recipients (PARTICIPANTS), readByMe (the reader's own), a person's contact
+# fields (cross-plan visibility). The author is named with the message whatever the
+# reader's PARTICIPANTS grant; a person's name and position are visible to everyone.
+SAME_FOR_EVERY_READER: Mapping[str, Mapping[str, str | None]] = {
+    "Message": {"id": None, "body": None, "createdAt": None, "author": "Participant"},
+    "Participant": {
+        "id": None,
+        "role": None,
+        "joinedOn": None,
+        "leftOn": None,
+        "person": "Person",
+    },
+    "Person": {"id": None, "firstName": None, "lastName": None, "position": None},
+}
+
+
 def message_read_denial(
     plan: PlanFacts,
     *,
