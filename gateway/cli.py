@@ -198,6 +198,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         lifespan="on",
+        # Off, as in the Node `ws` server: live messages are a few hundred bytes, and
+        # permessage-deflate costs a compressor per socket and a compression per message and
+        # socket (a quarter of the CPU of a delivery in bench/fanout.py).
+        ws_per_message_deflate=False,
         # X-Forwarded-For names the client only when a trusted proxy sent it (throttling and
         # the audit log key on that address); uvicorn would trust 127.0.0.1 by default.
         proxy_headers=bool(settings.trusted_proxies),

@@ -66,6 +66,9 @@ class _Access:
         self.ctx = ctx
         self.ends = ends
         self.views: dict[uuid.UUID, PlanView | None] = {}
+        # Decided from the views and the date only: kept for the day, until a change.
+        self.denials: dict[uuid.UUID, policy.Denial] = {}
+        self.denials_on: dt.date | None = None
 
     async def taking_part(self) -> frozenset[uuid.UUID]:
         """The plans the subscriber takes part in, their views loaded in one statement: a
@@ -75,6 +78,7 @@ class _Access:
         async with self.ctx.pool.acquire() as conn:
             found = await plans.views_taking_part(conn, viewer.person_id)
         self.views.update(found)
+        self.denials.clear()
         return frozenset(found)
 
     async def view(self, plan_id: uuid.UUID) -> PlanView | None:
@@ -85,8 +89,16 @@ class _Access:
     async def plan_denial(self, plan_id: uuid.UUID) -> policy.Denial:
         """Why messages of this plan may not reach the subscriber now; an ended plan has no
         live messages any more."""
-        view = await self.view(plan_id)
-        return policy.live_messages_denial(facts(view) if view else None, self.ctx.today())
+        today = self.ctx.today()
+        if self.denials_on != today:
+            self.denials.clear()
+            self.denials_on = today
+        if plan_id not in self.denials:
+            view = await self.view(plan_id)
+            self.denials[plan_id] = policy.live_messages_denial(
+                facts(view) if view else None, today
+            )
+        return self.denials[plan_id]
 
     def check_session(self) -> None:
         if self.ctx.now() >= self.ends:
