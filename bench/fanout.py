@@ -11,7 +11,12 @@ must be at least as many). A share of the subscribers (`--null-share`, default 2
 processes (default: one per 8,000 sockets: one process stops at the 20,000 open-file
 limit), each reporting when each message arrived. A delivery is expected for every
 subscriber of the message's plan, and for every `planId: null` subscriber whose seeded plan
-it is; those also receive their other plans' messages, counted apart ("extra"). Lost =
+it is; those also receive their other plans' messages, counted apart ("extra").
+`--plans P` keeps the subscribers of the first P plans only and `--devices K` opens K sockets
+per subscriber (phone, tablet, the office): a large audience per message, where the answer
+shared per (document shape, message) shows (resolvers/live_share.py). The gateway processes'
+CPU time (user + system, from /proc) over the posting and the last deliveries is reported
+per delivery. Lost =
 expected (subscriber, message) pairs not received within 10 s after the last post;
 duplicates = any (subscriber, message) received twice.
 """
@@ -107,6 +112,12 @@ async def _drive(pipe: Connection, subs: list[dict[str, Any]]) -> None:
     pipe.send(received)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _driver(pipe: Connection, subs: list[dict[str, Any]]) -> None:
     asyncio.run(_drive(pipe, subs))
 
@@ -114,9 +125,14 @@ def _driver(pipe: Connection, subs: list[dict[str, Any]]) -> None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     state = json.loads(Path(args.state).read_text())
     await refresh_sessions(args.database_url)
-    subs = state["subscribers"][: args.subscribers]
-    if len(subs) < args.subscribers:
+    subs = state["subscribers"]
+    if args.plans:
+        chosen = list(dict.fromkeys(s["plan"] for s in subs))[: args.plans]
+        subs = [s for s in subs if s["plan"] in chosen]
+    subs = subs[: args.subscribers]
+    if len(subs) < args.subscribers and not args.plans:
         raise SystemExit(f"the seed has {len(subs)} subscribers: seed with --subscribers more")
+    subs = [s for s in subs for _ in range(args.devices)]
     env = {**os.environ, "DATABASE_URL": args.database_url}
     logs = Path(args.logs)
     logs.mkdir(exist_ok=True)
@@ -194,10 +210,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         raise SystemExit(f"post failed: {response.text}")
                     await asyncio.sleep(1 / args.rate)
 
+        cpu_before = sum(cpu_seconds(p.pid) for p in procs)
         started = time.perf_counter()
         await asyncio.gather(*(writer(w) for w in range(args.writers)))
         posting = time.perf_counter() - started
         await asyncio.sleep(10)  # the last deliveries
+        gateway_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
         received: list[tuple[int, str, float]] = []
         for pipe in pipes:
             pipe.send("stop")
@@ -237,6 +255,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "p99_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1) if lat else None,
         "post_p50_ms": round(1000 * sorted(post_times)[len(post_times) // 2], 1),
         "post_p99_ms": round(1000 * sorted(post_times)[int(len(post_times) * 0.99)], 1),
+        "gateway_cpu_s": round(gateway_cpu, 2),
+        "gateway_cpu_ms_per_delivery": round(1000 * gateway_cpu / max(1, len(received)), 3),
     }
     print(json.dumps(result), flush=True)
     return result
@@ -253,6 +273,8 @@ def main() -> None:
     parser.add_argument("--state", default=str(STATE), help="the seed's state file")
     parser.add_argument("--null-share", type=float, default=0.2, help="planId: null share")
     parser.add_argument("--drivers", type=int, default=0, help="socket-opening processes")
+    parser.add_argument("--plans", type=int, default=0, help="only the first P plans' subscribers")
+    parser.add_argument("--devices", type=int, default=1, help="sockets per subscriber")
     parser.add_argument("--logs", default="bench/logs")
     args = parser.parse_args()
     if not args.database_url:
