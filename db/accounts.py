@@ -289,15 +289,24 @@ async def insert_session(
     now: dt.datetime,
     expires_at: dt.datetime,
     client_addr: str | None,
+    auth_method: str = "PASSWORD",
+    auth_level: str | None = None,
+    oidc_provider: str | None = None,
+    id_token: str | None = None,
 ) -> uuid.UUID:
     session_id: uuid.UUID = await conn.fetchval(
         "INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, expires_at,"
-        " client_addr) VALUES ($1, $2, $3, $3, $4, $5) RETURNING id",
+        " client_addr, auth_method, auth_level, oidc_provider, id_token)"
+        " VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         account_id,
         token_hash,
         now,
         expires_at,
         client_addr,
+        auth_method,
+        auth_level,
+        oidc_provider,
+        id_token,
     )
     return session_id
 
@@ -570,3 +579,15 @@ async def prune_throttle_rows(conn: Conn, before: dt.datetime) -> int:
         status: str = await conn.execute(sql, before)
         deleted += int(status.split()[-1])
     return deleted
+
+
+async def session_provider_logout(
+    conn: Conn, session_id: uuid.UUID
+) -> tuple[str | None, str | None]:
+    """The provider a session was opened with and its sealed ID token (RP-initiated logout)."""
+    record = await conn.fetchrow(
+        "SELECT oidc_provider, id_token FROM sessions WHERE id = $1", session_id
+    )
+    if record is None:
+        return None, None
+    return record["oidc_provider"], record["id_token"]

@@ -34,10 +34,12 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
 from db.pool import counting
-from gateway import files, graphiql, health
+from gateway import files, graphiql, health, oidc_routes
 from gateway.authentication import (
     AuthenticationMiddleware,
+    CsrfMismatch,
     DatabaseUnavailable,
+    cookie_authorization,
     credentials,
 )
 from gateway.http_limits import (
@@ -224,6 +226,15 @@ class GatewayView(GraphQL[Context, None]):
         """The session token comes in connection_init; a bad one closes the socket (4403)."""
         params = context.connection_params or {}
         authorization = params.get("authorization") or params.get("Authorization")
+        if authorization is None and context.request is not None:
+            # A browser's cookie session: the upgrade carried the cookie, and
+            # connection_init must repeat the CSRF cookie's value as csrfToken.
+            try:
+                authorization = cookie_authorization(
+                    context.request.headers.get("cookie"), params.get("csrfToken")
+                )
+            except CsrfMismatch:
+                raise ConnectionRejectionError() from None
         found = await self.state.auth.authenticate(
             authorization, context.client_addr, api_keys=False
         )
@@ -313,6 +324,7 @@ def create_app(
             Route("/graphql", view),
             WebSocketRoute("/graphql", view),
             *files.routes(lambda: view.state),
+            *oidc_routes.routes(lambda: view.state),
             health.route(lambda: view.running),
             *([] if settings.production else graphiql.routes()),
         ],
@@ -339,7 +351,10 @@ def create_app(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-CSRF-Token"],
+        # A browser's cookie session (OIDC) from an allowed origin; its CSRF header keeps
+        # other sites from riding it. Never with "*".
+        allow_credentials="*" not in settings.cors_origins,
         expose_headers=["Idempotent-Replayed", "Retry-After", "Content-Disposition"],
         max_age=600,
     )

@@ -10,12 +10,14 @@ the same backend then. When PostgreSQL does not answer the look-up in time, the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+import hmac
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.database import UNAVAILABLE_ERRORS, query_within
@@ -27,6 +29,35 @@ T = TypeVar("T")
 
 # A session look-up is one indexed statement: PostgreSQL that takes longer is in trouble.
 LOOKUP_TIMEOUT = 5.0
+
+# A browser's session after an OpenID Connect login (gateway/oidc_routes.py): the token in
+# an HttpOnly cookie, and a CSRF value in a readable one that the page repeats in a header
+# (or, on the WebSocket, as `csrfToken` in connection_init).
+SESSION_COOKIE = "__Host-plangruppe-session"
+CSRF_COOKIE = "__Host-plangruppe-csrf"
+CSRF_HEADER = b"x-csrf-token"
+
+
+def cookie_authorization(cookie_header: str | None, csrf_sent: object) -> str | None:
+    """`Bearer <token>` from the session cookie when the CSRF value sent matches its cookie;
+    None when there is no session cookie. Raises CsrfMismatch when there is one but the
+    value sent is missing or wrong (a cross-site request must not ride the cookie)."""
+    cookies: Mapping[str, str] = cookie_parser(cookie_header or "")
+    session = cookies.get(SESSION_COOKIE)
+    if not session:
+        return None
+    expected = cookies.get(CSRF_COOKIE)
+    if not (
+        expected
+        and isinstance(csrf_sent, str)
+        and hmac.compare_digest(expected.encode(), csrf_sent.encode())
+    ):
+        raise CsrfMismatch
+    return f"Bearer {session}"
+
+
+class CsrfMismatch(Exception):
+    """A session cookie without the matching CSRF value."""
 
 
 class DatabaseUnavailable(Exception):
@@ -110,6 +141,20 @@ class AuthenticationMiddleware:
             scope["auth"] = Credentials(client)
         else:
             header = _header(scope, b"authorization")
+            if header is None:
+                try:
+                    header = cookie_authorization(
+                        _header(scope, b"cookie"), _header(scope, CSRF_HEADER)
+                    )
+                except CsrfMismatch:
+                    await error_reply(
+                        send,
+                        403,
+                        "A request with the session cookie must repeat the CSRF cookie's value"
+                        " in the X-CSRF-Token header.",
+                        "CSRF_FAILED",
+                    )
+                    return
             api_keys = scope["path"] in self.api_key_paths
             try:
                 scope["auth"] = await self.backend().authenticate(header, client, api_keys=api_keys)

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import functools
 import ipaddress
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
 from strawberry.http.websocket_origin import normalize_origin
 
+from gateway.oidc_settings import (
+    OidcConfigError,
+    OidcProvider,
+    parse_app_redirects,
+    parse_providers,
+    parse_require,
+)
 from resolvers.secret_box import SecretBox, key_from_file, parse_keys
 
 OTP_CHANNELS = ("EMAIL", "SMS", "APP")
@@ -55,6 +66,15 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # PLANGRUPPE_SECRET_KEY: Fernet keys sealing secrets at rest; the first seals, all open.
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    # OpenID Connect (docs/oidc.md): the providers, the key of the national identity HMAC,
+    # the roles that must use a provider, and where native apps receive their exchange code.
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    identity_hash_key: bytes | None = field(default=None, repr=False)
+    require_oidc_for: frozenset[str] = frozenset()
+    oidc_app_redirects: tuple[str, ...] = ()
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     @property
     def production(self) -> bool:
@@ -114,6 +134,7 @@ class Settings:
             ),
             trusted_proxies=_networks(get("PLANGRUPPE_TRUSTED_PROXIES")),
             secret_keys=_secret_keys(get("PLANGRUPPE_SECRET_KEY")),
+            **_oidc(get),
         )
         settings.check()
         return settings
@@ -122,6 +143,13 @@ class Settings:
         """Refuse settings that would be unsafe in production."""
         if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
             raise ConfigError("DATABASE_URL must start with postgresql://")
+        if self.oidc_providers and self.identity_hash_key is None:
+            raise ConfigError(
+                "PLANGRUPPE_OIDC_PROVIDERS needs PLANGRUPPE_IDENTITY_HASH_KEY (at least 32 random"
+                " bytes, base64 or hex; docs/oidc.md)"
+            )
+        if self.require_oidc_for and not self.oidc_providers:
+            raise ConfigError("PLANGRUPPE_REQUIRE_OIDC_FOR needs PLANGRUPPE_OIDC_PROVIDERS")
         if not self.production:
             return
         if not self.database_url:
@@ -142,6 +170,33 @@ class Settings:
 _PRODUCTION_NEEDS_KEY = (
     "PLANGRUPPE_ENV=production needs PLANGRUPPE_SECRET_KEY (a Fernet key; see docs/secrets.md)"
 )
+
+
+def _oidc(get: Callable[[str], str | None]) -> dict[str, Any]:
+    try:
+        return {
+            "oidc_providers": parse_providers(get("PLANGRUPPE_OIDC_PROVIDERS")),
+            "identity_hash_key": _hash_key(get("PLANGRUPPE_IDENTITY_HASH_KEY")),
+            "require_oidc_for": parse_require(get("PLANGRUPPE_REQUIRE_OIDC_FOR")),
+            "oidc_app_redirects": parse_app_redirects(get("PLANGRUPPE_OIDC_APP_REDIRECTS")),
+        }
+    except OidcConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _hash_key(value: str | None) -> bytes | None:
+    """PLANGRUPPE_IDENTITY_HASH_KEY: hex or base64, at least 32 bytes."""
+    if value is None:
+        return None
+    key: bytes | None = None
+    with contextlib.suppress(ValueError):
+        key = bytes.fromhex(value)
+    if key is None:
+        with contextlib.suppress(ValueError, binascii.Error):
+            key = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_")
+    if key is None or len(key) < 32:
+        raise ConfigError("PLANGRUPPE_IDENTITY_HASH_KEY must be at least 32 bytes, hex or base64")
+    return key
 
 
 def _secret_keys(value: str | None) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ import pyotp
 from graphql import GraphQLError
 
 from db import accounts, persons, plans
+from db import oidc as oidc_db
 from db.bus import notify_access_changed
 from db.persons import PersonRow
 from db.pool import Conn
@@ -22,6 +23,7 @@ from resolvers import contact, notify, passwords, policy, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import (
+    app_error,
     bad_input,
     code_expired,
     forbidden,
@@ -66,6 +68,9 @@ class NewSession:
     token: str
     expires_at: dt.datetime
     person_id: uuid.UUID
+    auth_method: str = "PASSWORD"
+    auth_level: str | None = None  # the provider's acr, for OIDC
+    identity_provider: str | None = None
 
 
 def token_hash(token: str) -> bytes:
@@ -233,6 +238,22 @@ async def _login(
             consecutive=not blocked,
         )
     assert account.password_hash is not None
+    required = await _oidc_required(conn, ctx, account.person_id)
+    if required:
+        await audited(
+            conn,
+            ctx,
+            "login.password_refused_oidc_required",
+            actor_id=account.person_id,
+            at=now,
+            detail={"role": required},
+        )
+        return app_error(
+            "OIDC_REQUIRED",
+            "Your role requires login with an identity provider (ID-porten, HelseID or your"
+            " municipality's): use that instead of a password.",
+            providers=[p.name for p in ctx.settings.oidc_providers],
+        )
     if passwords.needs_rehash(account.password_hash):
         await accounts.rehash_password(conn, account.id, await passwords.hash_password(password))
     channel = _usable_channel(ctx, account)
@@ -288,6 +309,17 @@ async def _login(
         detail={"channel": channel},
     )
     return Challenge(challenge_id, channel, masked)
+
+
+async def _oidc_required(conn: Conn, ctx: Context, person_id: uuid.UUID) -> str | None:
+    """The role (global, or held in a current plan) that PLANGRUPPE_REQUIRE_OIDC_FOR names
+    for this person, if any: then a password no longer logs them in."""
+    required = ctx.settings.require_oidc_for
+    if not required:
+        return None
+    roles = set((await persons.global_roles(conn, [person_id]))[person_id])
+    roles |= await oidc_db.current_plan_roles(conn, person_id, ctx.today())
+    return min(roles & required, default=None)
 
 
 def _usable_channel(ctx: Context, account: accounts.AccountRow) -> str | None:
@@ -358,15 +390,6 @@ async def _verify_code(
             consecutive=True,
         )
     await accounts.use_challenge(conn, challenge.id, now)
-    token = secrets.token_urlsafe(32)
-    session_id = await accounts.insert_session(
-        conn,
-        account_id=account.id,
-        token_hash=token_hash(token),
-        now=now,
-        expires_at=now + SESSION_MAX,
-        client_addr=ctx.client_addr,
-    )
     await accounts.record_attempt(
         conn,
         username_key=name_key,
@@ -378,13 +401,7 @@ async def _verify_code(
     await accounts.clear_consecutive_failures(conn, account.id)
     detail = {"channel": challenge.channel}
     await audited(conn, ctx, "login.success", actor_id=account.person_id, at=now, detail=detail)
-    roles = await persons.global_roles(conn, [account.person_id])
-    # The rest of this request is answered as the person who just logged in.
-    ctx.viewer = Viewer(
-        account.person_id, account.id, session_id, frozenset(roles[account.person_id])
-    )
-    ctx.loaders = Loaders(ctx.pool, account.person_id)
-    return NewSession(token, now + SESSION_IDLE, account.person_id)
+    return await open_session(conn, ctx, account, now)
 
 
 async def _code_matches(
@@ -429,6 +446,24 @@ async def logout(ctx: Context) -> bool:
         await notify_access_changed(conn, f"session:{viewer.session_id}")
         await audited(conn, ctx, "logout")
     return True
+
+
+async def end_session(ctx: Context, post_logout_redirect_uri: str | None) -> str | None:
+    """End this session (as logout) and give the provider's logout URL, if it came from one.
+    A browser's cookies are cleared on the answer."""
+    viewer = _require_session(ctx)
+    assert viewer.session_id is not None
+    if post_logout_redirect_uri is not None and not 0 < len(post_logout_redirect_uri) <= 2048:
+        raise bad_input("postLogoutRedirectUri", "postLogoutRedirectUri must be 1-2048 chars.")
+    from resolvers.oidc import provider_logout_url
+
+    url = await provider_logout_url(ctx, viewer.session_id, post_logout_redirect_uri)
+    await logout(ctx)
+    response = ctx.response
+    if response is not None and hasattr(response, "delete_cookie"):
+        for name in ("__Host-plangruppe-session", "__Host-plangruppe-csrf"):
+            response.delete_cookie(name, path="/", secure=True, samesite="lax")
+    return url
 
 
 async def _notify_change(
@@ -754,6 +789,80 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
                 conn, ctx, viewer.person_id, person, account, "MOBILE", person.mobile, now
             )
     return True
+
+
+async def open_session(
+    conn: Conn,
+    ctx: Context,
+    account: accounts.AccountRow,
+    now: dt.datetime,
+    *,
+    provider: str | None = None,
+    level: str | None = None,
+    sealed_id_token: str | None = None,
+) -> NewSession:
+    """The gateway's session after a login by password and code, or (``provider`` set)
+    through an identity provider at this level: the same lifetimes, logout and access log.
+    The rest of the request is answered as the person who just logged in."""
+    method = "PASSWORD" if provider is None else "OIDC"
+    token = secrets.token_urlsafe(32)
+    session_id = await accounts.insert_session(
+        conn,
+        account_id=account.id,
+        token_hash=token_hash(token),
+        now=now,
+        expires_at=now + SESSION_MAX,
+        client_addr=ctx.client_addr,
+        auth_method=method,
+        auth_level=level,
+        oidc_provider=provider,
+        id_token=sealed_id_token,
+    )
+    roles = await persons.global_roles(conn, [account.person_id])
+    ctx.viewer = Viewer(
+        account.person_id, account.id, session_id, frozenset(roles[account.person_id])
+    )
+    ctx.loaders = Loaders(ctx.pool, account.person_id)
+    return NewSession(
+        token,
+        now + SESSION_IDLE,
+        account.person_id,
+        auth_method=method,
+        auth_level=level,
+        identity_provider=provider,
+    )
+
+
+async def exchange_login_code(ctx: Context, code: str) -> NewSession:
+    """A native app's one-time exchange code (from the OIDC callback) for a bearer session:
+    single use, within 60 seconds."""
+    if not 20 <= len(code) <= 256:
+        raise code_expired("The code is invalid, expired or already used.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await oidc_db.take_exchange_code(conn, token_hash(code), now)
+        if row is None:
+            raise code_expired("The code is invalid, expired or already used.")
+        account = await accounts.by_id(conn, row.account_id)
+        assert account is not None
+        session = await open_session(
+            conn,
+            ctx,
+            account,
+            now,
+            provider=row.provider,
+            level=row.auth_level,
+            sealed_id_token=row.id_token,
+        )
+        await audited(
+            conn,
+            ctx,
+            "login.oidc_success",
+            actor_id=account.person_id,
+            at=now,
+            detail={"provider": row.provider, "level": row.auth_level, "via": "exchange"},
+        )
+    return session
 
 
 async def viewer_for_token(

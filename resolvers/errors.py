@@ -22,6 +22,9 @@ CODES = frozenset(
         "POSSIBLE_DUPLICATE",
         "QUERY_TOO_COMPLEX",
         "INTERNAL",
+        # Added beside the contract's: a password login by a role that must use an
+        # identity provider (PLANGRUPPE_REQUIRE_OIDC_FOR; docs/oidc.md).
+        "OIDC_REQUIRED",
     }
 )
 

@@ -62,6 +62,7 @@ _CHANGES = {
     "EMAIL": "e-postadressen din",
     "MOBILE": "mobilnummeret ditt",
     "OTP_CHANNEL": "måten du får engangskoder på",
+    "IDENTITY": "innloggingen din: en ny innloggingsmåte (ID-porten, HelseID e.l.) er koblet til",
 }
 
 

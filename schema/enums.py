@@ -116,3 +116,12 @@ class PlanGroupBy(Enum):
     STATUS = "STATUS"
     SERVICE_UNIT = "SERVICE_UNIT"
     START_MONTH = "START_MONTH"
+
+
+@strawberry.enum(
+    description="How a session was opened: PASSWORD (password and one-time code) or OIDC (an"
+    " identity provider such as ID-porten or HelseID)."
+)
+class AuthMethod(Enum):
+    PASSWORD = "PASSWORD"  # noqa: S105 - a method name
+    OIDC = "OIDC"

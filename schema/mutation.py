@@ -8,10 +8,12 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
-from resolvers import admin, auth, contact, content, guard, lifecycle, persons, plans
+from resolvers import admin, auth, contact, content, guard, lifecycle, oidc, persons, plans
 from resolvers import messages as message_resolvers
+from resolvers.auth import NewSession
 from schema.context import Info
 from schema.enums import (
+    AuthMethod,
     GlobalRole,
     NotificationEvent,
     OtpChannel,
@@ -29,6 +31,7 @@ from schema.types import (
     Comment,
     Consent,
     Document,
+    EndedSession,
     Goal,
     LoginChallenge,
     Message,
@@ -65,12 +68,40 @@ class Mutation:
         self, info: Info, challenge_id: strawberry.ID, code: str
     ) -> Session:
         s = await auth.verify_login_code(info.context, challenge_id, code)
-        person = Person(admitted=await auth.session_person(info.context, s))
-        return Session(token=s.token, expires_at=s.expires_at, person=person)
+        return _session(info, s, Person(admitted=await auth.session_person(info.context, s)))
 
     @strawberry.mutation(description="End this session (the one whose token is sent).")
     async def logout(self, info: Info) -> bool:
         return await auth.logout(info.context)
+
+    @strawberry.mutation(
+        description="A native app's one-time exchange code (from the OIDC callback, single use,"
+        " 60 seconds) for a session. No session needed; CODE_EXPIRED when used or expired."
+    )
+    async def exchange_login_code(self, info: Info, code: str) -> Session:
+        s = await auth.exchange_login_code(info.context, code)
+        return _session(info, s, Person(admitted=await auth.session_person(info.context, s)))
+
+    @strawberry.mutation(
+        description="End this session, and give the provider's logout URL where the session came"
+        " from an identity provider. A browser's session cookies are cleared."
+    )
+    async def end_session(
+        self, info: Info, post_logout_redirect_uri: str | None = None
+    ) -> EndedSession:
+        url = await auth.end_session(info.context, post_logout_redirect_uri)
+        return EndedSession(ended=True, provider_logout_url=url)
+
+    @strawberry.mutation(
+        description="Link a login identity (a national identity number for ID-porten/HelseID,"
+        " or the provider's subject) to a person with an account: SYSTEM_ADMIN, a LOCAL_ADMIN"
+        " of the person's unit, or the coordinator of a current plan of the person. The"
+        " number is stored only as an HMAC and never shown."
+    )
+    async def link_identity(
+        self, info: Info, person_id: strawberry.ID, provider: str, identity: str
+    ) -> bool:
+        return await oidc.link_identity(info.context, person_id, provider, identity)
 
     @strawberry.mutation(description="Change my password; every other session ends.")
     async def change_password(self, info: Info, current_password: str, new_password: str) -> bool:
@@ -432,3 +463,14 @@ class Mutation:
     async def create_service_unit(self, info: Info, name: str) -> ServiceUnit:
         unit_id, label = await admin.create_service_unit(info.context, name)
         return ServiceUnit(id=strawberry.ID(str(unit_id)), name=label)
+
+
+def _session(info: Info, s: NewSession, person: Person) -> Session:
+    return Session(
+        token=s.token,
+        expires_at=s.expires_at,
+        person=person,
+        auth_method=AuthMethod(s.auth_method),
+        auth_level=s.auth_level,
+        identity_provider=s.identity_provider,
+    )

@@ -25,6 +25,7 @@ from resolvers.guard import Admitted
 from schema.context import Info
 from schema.enums import (
     Access,
+    AuthMethod,
     ConsentGiver,
     GlobalRole,
     NotificationEvent,
@@ -198,12 +199,30 @@ class LoginChallenge:
 
 @strawberry.type(
     description="A logged-in session; send the token as Authorization: Bearer. Only in"
-    " verifyLoginCode's answer, to the person who logged in."
+    " verifyLoginCode's and exchangeLoginCode's answers, to the person who logged in."
 )
 class Session:
     token: str
     expires_at: dt.datetime
     person: Person
+    auth_method: AuthMethod = strawberry.field(
+        default=AuthMethod.PASSWORD, description="How this session was opened."
+    )
+    auth_level: str | None = strawberry.field(
+        default=None, description="OIDC: the provider's level (acr), e.g. idporten-loa-high."
+    )
+    identity_provider: str | None = strawberry.field(
+        default=None, description="OIDC: the provider's name (PLANGRUPPE_OIDC_PROVIDERS)."
+    )
+
+
+@strawberry.type(description="The end of a session (endSession).")
+class EndedSession:
+    ended: bool
+    provider_logout_url: str | None = strawberry.field(
+        description="OIDC: send the browser here to end the provider's session too"
+        " (RP-initiated logout); null for a password session or a provider without it."
+    )
 
 
 @strawberry.type(description="Setting up an authenticator app for my own account.")

@@ -53,6 +53,21 @@ UNIT_SCOPE = Rule(
     ),
 )
 
+IDENTITY_LINK = Rule(
+    "identity_link",
+    "Linking a login identity (ID-porten, HelseID, ...) to a person, which then logs in as"
+    " them: SYSTEM_ADMIN; a LOCAL_ADMIN for a person of their own service unit without a"
+    " global role; the coordinator of a current plan the person takes part in, for a person"
+    " without a global role.",
+    case(
+        (Overlaps(F.global_roles, (SYSTEM_ADMIN,)), None),
+        (F.person_has_global_role, Reason.ROLE_REQUIRED),
+        (And(Overlaps(F.global_roles, (LOCAL_ADMIN,)), _SAME_UNIT), None),
+        (F.coordinates_person, None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
 KEEPS_PERSON_REGISTER = Rule(
     "keeps_person_register",
     "Who keeps the person register for this person: SYSTEM_ADMIN, or a LOCAL_ADMIN of the"
@@ -135,6 +150,24 @@ def keeps_person_register(
 ) -> bool:
     env = {"global_roles": global_roles, "viewer_unit": viewer_unit, "person_unit": person_unit}
     return bool(KEEPS_PERSON_REGISTER(env))
+
+
+def identity_link_denial(
+    global_roles: Set[str],
+    *,
+    viewer_unit: uuid.UUID | None,
+    person_unit: uuid.UUID | None,
+    person_has_global_role: bool,
+    coordinates_person: bool,
+) -> Denial:
+    env: dict[str, object] = {
+        "global_roles": global_roles,
+        "viewer_unit": viewer_unit,
+        "person_unit": person_unit,
+        "person_has_global_role": person_has_global_role,
+        "coordinates_person": coordinates_person,
+    }
+    return _verdict(IDENTITY_LINK, env)
 
 
 def plan_create_denial(global_roles: Set[str]) -> Denial:

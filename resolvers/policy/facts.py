@@ -172,6 +172,10 @@ class F:
     shares_active_plan = Fact("shares_active_plan", BOOL)
     co_participant_may_edit = Fact("co_participant_may_edit", BOOL)
     person_unit = Fact("person_unit", UUID)
+    # linking a login identity: the person's global roles, and whether the viewer
+    # coordinates a current plan the person takes part in
+    person_has_global_role = Fact("person_has_global_role", BOOL)
+    coordinates_person = Fact("coordinates_person", BOOL)
     viewer_key = Fact("viewer_key", UUID)
     # a reporting tool's API key: the roles asked for it, and what a request with it does
     key_roles = Fact("key_roles", TEXTS, GLOBAL_ROLES)
