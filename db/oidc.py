@@ -13,6 +13,7 @@ from resolvers.policy.facts import COORDINATOR
 @dataclass(frozen=True)
 class PendingLogin:
     id: uuid.UUID
+    browser_hash: bytes
     provider: str
     nonce: str
     code_verifier: str
@@ -94,6 +95,7 @@ async def begin(
     conn: Conn,
     *,
     state_hash: bytes,
+    browser_hash: bytes,
     provider: str,
     nonce: str,
     code_verifier: str,
@@ -110,8 +112,8 @@ async def begin(
     await conn.execute("DELETE FROM login_exchange_codes WHERE expires_at < $1", now)
     await conn.execute(
         "INSERT INTO oidc_logins (state_hash, provider, nonce, code_verifier, mode,"
-        " app_redirect, return_to, invitation_hash, created_at, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        " app_redirect, return_to, invitation_hash, created_at, expires_at, browser_hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         state_hash,
         provider,
         nonce,
@@ -122,6 +124,7 @@ async def begin(
         invitation_hash,
         now,
         expires_at,
+        browser_hash,
     )
 
 
@@ -129,8 +132,8 @@ async def take_login(conn: Conn, state_hash: bytes, now: dt.datetime) -> Pending
     """The login this state began, marked used in the same statement: a state works once."""
     record = await conn.fetchrow(
         "UPDATE oidc_logins SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL"
-        " AND expires_at > $2 RETURNING id, provider, nonce, code_verifier, mode, app_redirect,"
-        " return_to, invitation_hash, expires_at, used_at",
+        " AND expires_at > $2 RETURNING id, browser_hash, provider, nonce, code_verifier,"
+        " mode, app_redirect, return_to, invitation_hash, expires_at, used_at",
         state_hash,
         now,
     )

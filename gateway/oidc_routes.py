@@ -7,7 +7,8 @@
 - `GET /auth/oidc/{provider}/callback` finishes it: a browser gets the session as a
   `__Host-` cookie (Secure, HttpOnly, SameSite=Lax) and a readable CSRF cookie whose value
   every cookie-authenticated request must repeat in `X-CSRF-Token`; a native app is sent
-  to its redirect with a one-time exchange code for `exchangeLoginCode`.
+  to its redirect with a one-time exchange code for `exchangeLoginCode`. Only the browser
+  that started the login (it holds the `__Host-plangruppe-login` cookie) can finish it.
 
 A failure answers with a JSON error (`{"error": {"code", "message"}}`) and its status; the
 details go to the log only."""
@@ -38,6 +39,8 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+# Binds a login to the browser that started it (login CSRF).
+LOGIN_COOKIE = "__Host-plangruppe-login"
 _NO_PROVIDER = _error(404, "NOT_FOUND", "No such identity provider.")
 
 
@@ -95,7 +98,7 @@ def routes(state: Callable[[], GatewayState]) -> list[Route]:
             return _error(400, "BAD_USER_INPUT", "return_to must be a path or an allowed origin.")
         ctx = gateway.context(None, None, credentials(request.scope).client, request)
         try:
-            url = await oidc.begin(
+            url, browser = await oidc.begin(
                 ctx,
                 provider,
                 app_redirect=app_redirect,
@@ -107,7 +110,17 @@ def routes(state: Callable[[], GatewayState]) -> list[Route]:
             return _error(failure.status, failure.code, failure.message)
         except UNAVAILABLE_ERRORS:
             return _error(503, "SERVICE_UNAVAILABLE", "Try again shortly.")
-        return RedirectResponse(url, status_code=303)
+        response = RedirectResponse(url, status_code=303)
+        response.set_cookie(
+            LOGIN_COOKIE,
+            browser,
+            max_age=int(oidc.LOGIN_TTL.total_seconds()),
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
 
     async def callback(request: Request) -> Response:
         gateway = state()
@@ -126,7 +139,8 @@ def routes(state: Callable[[], GatewayState]) -> list[Route]:
             return _error(400, "LOGIN_FAILED", "The answer came from another provider.")
         ctx = gateway.context(None, None, credentials(request.scope).client, request)
         try:
-            done = await oidc.finish(ctx, provider, state_value, code)
+            browser = request.cookies.get(LOGIN_COOKIE)
+            done = await oidc.finish(ctx, provider, state_value, code, browser)
         except oidc.OidcFailure as failure:
             log.warning("oidc callback %s: %s %s", provider.name, failure.code, failure.detail)
             return _error(failure.status, failure.code, failure.message)
@@ -141,6 +155,7 @@ def routes(state: Callable[[], GatewayState]) -> list[Route]:
         assert done.session is not None
         response = RedirectResponse(done.pending.return_to or "/", status_code=303)
         set_session_cookies(response, done.session.token)
+        response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, samesite="lax")
         return response
 
     return [

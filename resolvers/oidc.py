@@ -258,9 +258,11 @@ async def begin(
     app_redirect: str | None,
     return_to: str | None,
     invitation: str | None,
-) -> str:
-    """Record a login under way and give the provider's authorization URL."""
+) -> tuple[str, str]:
+    """Record a login under way; the provider's authorization URL and the value the
+    browser must hold (as a cookie) to finish it."""
     state = secrets.token_urlsafe(32)
+    browser = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
     url = await client_for(provider).authorization_url(
@@ -271,6 +273,7 @@ async def begin(
         await oidc.begin(
             conn,
             state_hash=_hash(state),
+            browser_hash=_hash(browser),
             provider=provider.name,
             nonce=nonce,
             code_verifier=verifier,
@@ -281,7 +284,7 @@ async def begin(
             now=now,
             expires_at=now + LOGIN_TTL,
         )
-    return url
+    return url, browser
 
 
 @dataclass(frozen=True)
@@ -293,15 +296,23 @@ class Finished:
     exchange_code: str | None = None
 
 
-async def finish(ctx: Context, provider: OidcProvider, state: str, code: str) -> Finished:
-    """The callback: the state used once, the code exchanged, the ID token verified, the
-    identity matched to a person with an account; then a session or an exchange code."""
+async def finish(
+    ctx: Context, provider: OidcProvider, state: str, code: str, browser: str | None
+) -> Finished:
+    """The callback: the state used once, by the browser that started the login; the code
+    exchanged, the ID token verified, the identity matched to a person with an account; then
+    a session or an exchange code."""
     now = ctx.now()
     async with ctx.pool.acquire() as conn:
         pending = await oidc.take_login(conn, _hash(state), now)
     if pending is None or pending.provider != provider.name:
         raise OidcFailure(
             "LOGIN_EXPIRED", "This login has expired or was already used. Start again.", 400
+        )
+    if browser is None or not hmac.compare_digest(pending.browser_hash, _hash(browser)):
+        # Someone else's login (a link sent to the victim) must not log this browser in.
+        raise OidcFailure(
+            "WRONG_BROWSER", "This login was started in another browser. Start again here.", 400
         )
     client = client_for(provider)
     tokens = await client.exchange(callback_url(ctx, provider), code, pending.code_verifier)

@@ -21,10 +21,13 @@ CREATE UNIQUE INDEX oidc_identities_subject_idx ON oidc_identities (provider, su
     WHERE subject IS NOT NULL;
 CREATE INDEX oidc_identities_person_idx ON oidc_identities (person_id);
 
--- A login under way at a provider: state (hashed), nonce and PKCE verifier, single use.
+-- A login under way at a provider: state (hashed), nonce and PKCE verifier, single use, and
+-- the hash of a cookie given to the browser that started it (no one else's browser may finish
+-- it: login CSRF).
 CREATE TABLE oidc_logins (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     state_hash       bytea NOT NULL UNIQUE,
+    browser_hash     bytea NOT NULL,
     provider         text NOT NULL,
     nonce            text NOT NULL,
     code_verifier    text NOT NULL,

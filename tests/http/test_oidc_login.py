@@ -132,23 +132,36 @@ async def setup(tmp_path: Path, pool: asyncpg.Pool, settings: Settings) -> Async
         yield s
 
 
+class Callback(str):
+    """The gateway-relative callback URL, and the login cookie of the browser that started
+    the login (a Secure cookie, which httpx keeps only for https)."""
+
+    cookie: str | None = None
+
+
 async def to_callback(
     s: Setup, pid: str | None, acr: str = HIGH, params: dict[str, str] | None = None
-) -> str:
+) -> Callback:
     """Start a login at the gateway and go through the provider as a fresh browser; the
-    gateway-relative callback URL (path and query) the provider sends the browser to."""
+    callback URL (path and query) the provider sends the browser to."""
     await s.op.next_login(f"sub-{pid}", pid, acr)
     async with httpx.AsyncClient(timeout=20) as browser:
         start = await browser.get(f"{s.gw.url}/auth/oidc/idporten/login", params=params or {})
         assert start.status_code == 303, start.text
         assert start.headers["location"].startswith(s.op.issuer)
+        login_cookie = cookies_of(start)["__Host-plangruppe-login"]
         url = await follow_to_client(browser, start.headers["location"], CALLBACK)
-    return url[len(PUBLIC) :]
+    found = Callback(url[len(PUBLIC) :])
+    found.cookie = login_cookie
+    return found
 
 
-async def callback(s: Setup, path: str) -> httpx.Response:
+async def callback(s: Setup, path: str, cookie: str | None = None) -> httpx.Response:
+    """The callback as the browser that started the login (or, with ``cookie``, another)."""
+    value = cookie if cookie is not None else getattr(path, "cookie", None)
+    headers = {"Cookie": f"__Host-plangruppe-login={value}"} if value else {}
     async with httpx.AsyncClient(timeout=20) as browser:
-        return await browser.get(f"{s.gw.url}{path}")
+        return await browser.get(f"{s.gw.url}{path}", headers=headers)
 
 
 def cookies_of(response: httpx.Response) -> dict[str, str]:
@@ -295,7 +308,14 @@ async def test_a_callback_works_once_and_only_with_its_state(setup: Setup) -> No
     await link_as_admin(setup, user.person_id)
     path = await to_callback(setup, PID)
     forged = path.replace("state=", "state=x")
-    assert error_of(await callback(setup, forged)) == "LOGIN_EXPIRED"
+    assert error_of(await callback(setup, forged, path.cookie)) == "LOGIN_EXPIRED"
+    # Login CSRF: someone else's browser (the link sent to a victim) cannot finish it, and
+    # the attempt spends the login.
+    stolen = await to_callback(setup, PID)
+    wrong = await callback(setup, stolen, "someone-elses-login-cookie")
+    assert wrong.status_code == 400 and error_of(wrong) == "WRONG_BROWSER"
+    assert not cookies_of(wrong)
+    assert error_of(await callback(setup, stolen)) == "LOGIN_EXPIRED"
     assert (await callback(setup, path)).status_code == 303
     again = await callback(setup, path)
     assert again.status_code == 400 and error_of(again) == "LOGIN_EXPIRED"
