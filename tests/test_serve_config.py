@@ -172,3 +172,13 @@ def test_a_bad_trusted_proxy_exits_2(tmp_path: Path) -> None:
     out = run(tmp_path, "migrate", PLANGRUPPE_TRUSTED_PROXIES="*")
     assert out.returncode == 2
     assert "PLANGRUPPE_TRUSTED_PROXIES" in one_line_reason(out.stderr)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['[{"name": "idporten"}]', "not json", '{"name": "idporten"}'],
+)
+def test_a_malformed_oidc_provider_exits_2_with_one_line(tmp_path: Path, value: str) -> None:
+    out = run(tmp_path, "serve", "--port", "0", PLANGRUPPE_OIDC_PROVIDERS=value)
+    assert out.returncode == 2, out.stderr
+    assert "PLANGRUPPE_OIDC_PROVIDERS" in one_line_reason(out.stderr)

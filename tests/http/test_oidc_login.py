@@ -15,6 +15,7 @@ flow over HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -82,6 +83,7 @@ def _provider(op: OidcOp, key: dict[str, Any], client_id: str = "plangruppe") ->
     )
 
 
+@contextlib.asynccontextmanager
 async def _setup(
     tmp_path: Path,
     pool: asyncpg.Pool,
@@ -128,7 +130,7 @@ async def _setup(
 
 @pytest.fixture
 async def setup(tmp_path: Path, pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Setup]:
-    async for s in _setup(tmp_path, pool, settings):
+    async with _setup(tmp_path, pool, settings) as s:
         yield s
 
 
@@ -422,7 +424,7 @@ async def test_id_token_checks_nonce_audience_expiry_against_real_tokens(setup: 
 async def test_an_id_token_expired_by_the_callback_is_refused(
     tmp_path: Path, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    async for s in _setup(tmp_path, pool, settings, id_token_ttl=60):
+    async with _setup(tmp_path, pool, settings, id_token_ttl=60) as s:
         user = await make_user(s.gw.pool, "sen")
         await link_as_admin(s, user.person_id)
         path = await to_callback(s, PID)
@@ -444,19 +446,34 @@ async def test_a_rotated_provider_key_is_fetched(setup: Setup) -> None:
 async def test_roles_required_to_use_oidc_cannot_log_in_by_password(
     tmp_path: Path, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    async for s in _setup(tmp_path, pool, settings, require_oidc_for=frozenset({"LOCAL_ADMIN"})):
+    """A global role, and a plan role held in a current plan, named in
+    PLANGRUPPE_REQUIRE_OIDC_FOR: the right password answers OIDC_REQUIRED, a wrong one
+    INVALID_CREDENTIALS as for anyone; everyone else logs in as before."""
+    required = frozenset({"LOCAL_ADMIN", "COORDINATOR"})
+    async with _setup(tmp_path, pool, settings, require_oidc_for=required) as s:
         await make_user(s.gw.pool, "lokaladmin", roles=("LOCAL_ADMIN",))
         await make_user(s.gw.pool, "vanlig")
+        world = await build_world(s.gw)
         login = (
             "mutation($u: String!, $p: String!) {"
             " login(username: $u, password: $p) { challengeId } }"
         )
-        refused = await s.gw.client.post(login, {"u": "lokaladmin", "p": PASSWORD})
-        assert error_codes(refused) == ["OIDC_REQUIRED"], refused
-        wrong = await s.gw.client.post(login, {"u": "lokaladmin", "p": "feil passord her"})
-        assert error_codes(wrong) == ["INVALID_CREDENTIALS"]  # no role told to a guesser
-        allowed = await s.gw.client.post(login, {"u": "vanlig", "p": PASSWORD})
-        assert "errors" not in allowed, allowed
+
+        async def attempt(username: str, password: str = PASSWORD) -> dict[str, Any]:
+            return await s.gw.client.post(login, {"u": username, "p": password})
+
+        coordinator = world.actors[COORDINATOR].user.username
+        for username in ("lokaladmin", coordinator):
+            refused = await attempt(username)
+            assert error_codes(refused) == ["OIDC_REQUIRED"], refused
+            assert refused["errors"][0]["extensions"]["providers"] == ["idporten"]
+            # No role is told to a guesser.
+            assert error_codes(await attempt(username, "feil passord her")) == [
+                "INVALID_CREDENTIALS"
+            ]
+        for username in ("vanlig", world.actors[RELATIVE].user.username):
+            allowed = await attempt(username)
+            assert "errors" not in allowed, allowed
 
 
 def test_provider_settings_are_checked(tmp_path: Path) -> None:
