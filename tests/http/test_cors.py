@@ -50,6 +50,20 @@ def header_list(response: httpx.Response, name: str) -> set[str]:
 # --- preflight ------------------------------------------------------------------------------
 
 
+async def test_any_origin_never_carries_credentials(
+    pool: asyncpg.Pool, settings: Settings, clock: FakeClock
+) -> None:
+    """With PLANGRUPPE_CORS_ORIGINS=*, any site may call with a bearer token, but no browser
+    may send the session cookie along: credentials are not allowed."""
+    async for g in running_gateway(pool, settings, clock, cors_origins=("*",)):
+        async with httpx.AsyncClient(base_url=g.url) as http:
+            response = await http.options(
+                "/graphql", headers={"Origin": "https://evil.example", **PREFLIGHT}
+            )
+        assert response.status_code == 200
+        assert "access-control-allow-credentials" not in response.headers
+
+
 async def test_a_preflight_from_a_listed_origin_is_allowed(cors_gateway: Gateway) -> None:
     async with httpx.AsyncClient(base_url=cors_gateway.url) as http:
         for path in ("/graphql", "/plans/x/documents/y"):
@@ -57,10 +71,15 @@ async def test_a_preflight_from_a_listed_origin_is_allowed(cors_gateway: Gateway
             assert response.status_code == 200, (path, response.text)
             assert response.headers["access-control-allow-origin"] == FRONTEND
             assert {"get", "post"} <= header_list(response, "access-control-allow-methods")
-            assert {"authorization", "content-type", "idempotency-key"} <= header_list(
-                response, "access-control-allow-headers"
-            )
-            assert "access-control-allow-credentials" not in response.headers  # bearer only
+            assert {
+                "authorization",
+                "content-type",
+                "idempotency-key",
+                "x-csrf-token",
+            } <= header_list(response, "access-control-allow-headers")
+            # A browser's cookie session (OIDC) from a listed origin; its CSRF header is what
+            # keeps other sites from riding it (tests/http/test_oidc_login.py).
+            assert response.headers["access-control-allow-credentials"] == "true"
             assert "origin" in header_list(response, "vary")
         # The view itself answers OPTIONS with 405: the preflight never reached it.
         plain = await http.options("/graphql")

@@ -531,6 +531,13 @@ MUTATIONS: dict[str, Fixture] = {
     "createApiKey": lambda s: {"name": "Rapport", "roles": ["REPORTER"]},
     "revokeApiKey": lambda s: {"id": str(uuid.uuid4())},
     "createServiceUnit": lambda s: {"name": f"Enhet {s.tag}"},
+    "exchangeLoginCode": lambda s: {"code": "A" * 43},
+    "linkIdentity": lambda s: {
+        "personId": s.pid(OUTSIDER),
+        "provider": "idporten",
+        "identity": "12345678901",
+    },
+    "endSession": lambda s: {},  # called last but one: it ends the viewer's session
     "logout": lambda s: {},  # called last: it ends the viewer's session
 }
 # Outside the viewer's role: no data, FORBIDDEN or NOT_FOUND.
@@ -564,12 +571,15 @@ QUERIES: dict[str, Fixture] = {
 
 
 def roots(schema: GraphQLSchema) -> Iterator[tuple[str, str, Fixture]]:
-    """Every query root, then every mutation, logout last; each must have its fixture."""
+    """Every query root, then every mutation, endSession and logout last; each must have its
+    fixture."""
     assert schema.query_type is not None and schema.mutation_type is not None
     for name in schema.query_type.fields:
         assert name in QUERIES, f"query {name} has no fixture in QUERIES: add one"
         yield "query", name, QUERIES[name]
-    mutations = sorted(schema.mutation_type.fields, key=lambda n: n == "logout")
+    mutations = sorted(
+        schema.mutation_type.fields, key=lambda n: (n in ("endSession", "logout"), n == "logout")
+    )
     for name in mutations:
         assert name in MUTATIONS, f"mutation {name} has no fixture in MUTATIONS: add one"
         yield "mutation", name, MUTATIONS[name]
