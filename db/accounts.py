@@ -14,7 +14,7 @@ from db.pool import Conn
 _ACCOUNT_COLUMNS = (
     "id, person_id, username, password_hash, otp_channel, totp_secret,"
     " totp_pending_secret, totp_last_counter, confirmed_email, confirmed_mobile,"
-    " password_login_blocked_at"
+    " password_login_blocked_at, deactivated_at"
 )
 
 
@@ -33,6 +33,8 @@ class AccountRow:
     confirmed_mobile: str | None
     # Set at the ceiling of consecutive failures: the password alone opens no challenge.
     password_login_blocked_at: dt.datetime | None
+    # A deactivated account cannot log in or reset; its sessions ended when it was set.
+    deactivated_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -326,7 +328,7 @@ async def live_session(
     record = await conn.fetchrow(
         "WITH found AS (SELECT s.id, s.account_id, a.person_id, s.created_at, s.last_seen_at,"
         " s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id"
-        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL"
+        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND a.deactivated_at IS NULL"
         " AND s.expires_at > $2 AND s.last_seen_at + $3 > $2),"
         " touched AS (UPDATE sessions s SET last_seen_at = $2 FROM found f"
         " WHERE s.id = f.id AND s.last_seen_at + $4 <= $2 RETURNING s.last_seen_at)"
@@ -351,7 +353,7 @@ async def peek_session(
         " ARRAY(SELECT role FROM person_global_roles g WHERE g.person_id = a.person_id"
         "  ORDER BY role) AS global_roles"
         " FROM sessions s JOIN accounts a ON a.id = s.account_id"
-        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL"
+        " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND a.deactivated_at IS NULL"
         " AND s.expires_at > $2 AND s.last_seen_at + $3 > $2",
         token_hash,
         now,
@@ -591,3 +593,29 @@ async def session_provider_logout(
     if record is None:
         return None, None
     return record["oidc_provider"], record["id_token"]
+
+
+async def set_deactivated(conn: Conn, account_id: uuid.UUID, at: dt.datetime | None) -> None:
+    """Deactivate (at a time) or reactivate (None) an account."""
+    await conn.execute("UPDATE accounts SET deactivated_at = $2 WHERE id = $1", account_id, at)
+
+
+async def invitation_sent_to(conn: Conn, account_id: uuid.UUID) -> str | None:
+    """Where the account's latest invitation went (the address its use confirms)."""
+    found: str | None = await conn.fetchval(
+        "SELECT sent_to FROM account_tokens WHERE account_id = $1 AND kind = 'INVITATION'"
+        " ORDER BY created_at DESC LIMIT 1",
+        account_id,
+    )
+    return found
+
+
+async def withdraw_tokens(conn: Conn, account_id: uuid.UUID, kind: str, now: dt.datetime) -> None:
+    """Unused links of this kind stop working (a new one replaces them)."""
+    await conn.execute(
+        "UPDATE account_tokens SET used_at = $3 WHERE account_id = $1 AND kind = $2"
+        " AND used_at IS NULL",
+        account_id,
+        kind,
+        now,
+    )

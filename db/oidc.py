@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 
 from db.pool import Conn
-from resolvers.policy.facts import COORDINATOR
 
 
 @dataclass(frozen=True)
@@ -187,21 +186,3 @@ async def current_plan_roles(conn: Conn, person_id: uuid.UUID, today: dt.date) -
         today,
     )
     return {r["role"] for r in rows}
-
-
-async def coordinates_person(
-    conn: Conn, coordinator_id: uuid.UUID, person_id: uuid.UUID, today: dt.date
-) -> bool:
-    """Whether the coordinator leads an active plan the person currently takes part in."""
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM participants c JOIN plans p ON p.id = c.plan_id"
-            " JOIN participants t ON t.plan_id = c.plan_id"
-            f" WHERE c.person_id = $1 AND c.role = '{COORDINATOR}' AND c.left_on IS NULL"
-            " AND p.status = 'ACTIVE' AND t.person_id = $2"
-            " AND (t.left_on IS NULL OR t.left_on > $3))",
-            coordinator_id,
-            person_id,
-            today,
-        )
-    )

@@ -171,7 +171,7 @@ async def _block_password_login(conn: Conn, ctx: Context, account_id: uuid.UUID)
     account = await accounts.by_id(conn, account_id)
     assert account is not None
     if account.confirmed_email:
-        await _mail_link(
+        await mail_link(
             conn,
             ctx,
             account.id,
@@ -223,9 +223,15 @@ async def _login(
         await audited(conn, ctx, "login.throttled", actor_id=actor_id, at=now)
         return throttled
     ok = await passwords.verify(account.password_hash if account else None, password)
-    if account is None or not ok or account.password_login_blocked_at is not None:
+    if (
+        account is None
+        or not ok
+        or account.password_login_blocked_at is not None
+        or account.deactivated_at is not None
+    ):
         # At the ceiling even the right password answers like a wrong one (and is no new
         # failure of the holder's); only a new password set through a reset link lifts it.
+        # A deactivated account answers the same: nothing tells it exists.
         blocked = account is not None and ok
         return await _fail(
             conn,
@@ -370,7 +376,7 @@ async def _verify_code(
     assert account is not None
     if challenge.used_at or challenge.expires_at <= now or challenge.attempts >= MAX_CODE_TRIES:
         return code_expired()
-    if account.password_login_blocked_at is not None:
+    if account.password_login_blocked_at is not None or account.deactivated_at is not None:
         return code_expired()  # a challenge opened before the block does not outlive it
     # The code step counts against (account, address): the account's own name is the key.
     name_key = username_key(account.username)
@@ -538,9 +544,10 @@ async def request_password_reset(ctx: Context, username_or_email: str) -> bool:
         person = await persons.by_id(conn, account.person_id) if account else None
         # Only to an address the holder has confirmed (by_username_or_email, too, matches
         # only confirmed addresses).
-        if limit is None and account and account.confirmed_email:
+        usable = account is not None and account.deactivated_at is None
+        if limit is None and account and usable and account.confirmed_email:
             sent = True
-            await _mail_link(
+            await mail_link(
                 conn, ctx, account.id, "RESET", account.confirmed_email, texts.password_reset
             )
         if limit != "ADDRESS":
@@ -588,7 +595,7 @@ _LINKS = {
 }
 
 
-async def _mail_link(
+async def mail_link(
     conn: Conn,
     ctx: Context,
     account_id: uuid.UUID,
@@ -648,6 +655,8 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> bool:
             raise code_expired("The link is invalid, expired or already used.")
         account = await accounts.by_id(conn, row.account_id)
         assert account is not None
+        if account.deactivated_at is not None:
+            raise code_expired("The link is invalid, expired or already used.")
         person = await persons.by_id(conn, account.person_id)
         assert person is not None
         passwords.require_strong(
@@ -765,7 +774,7 @@ async def create_account(ctx: Context, person_id: str, username: str, otp_channe
         )
         # The first invitation goes to the address the inviter typed (audited below); using
         # it confirms that address. Everything later goes only to confirmed contact data.
-        await _mail_link(
+        await mail_link(
             conn,
             ctx,
             account.id,
@@ -845,6 +854,8 @@ async def exchange_login_code(ctx: Context, code: str) -> NewSession:
             raise code_expired("The code is invalid, expired or already used.")
         account = await accounts.by_id(conn, row.account_id)
         assert account is not None
+        if account.deactivated_at is not None:
+            raise code_expired("The code is invalid, expired or already used.")
         session = await open_session(
             conn,
             ctx,

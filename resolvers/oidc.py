@@ -31,7 +31,7 @@ from joserfc.jwk import KeySet
 from db import accounts, oidc, persons
 from db.pool import Conn
 from gateway.oidc_settings import OidcProvider
-from resolvers import notify, policy, texts, validation
+from resolvers import account_admin, notify, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.auth import NewSession, open_session, token_hash
 from resolvers.context import Context
@@ -340,6 +340,12 @@ async def finish(
                 conn, ctx, provider, pending.invitation_hash, subject, national
             )
         account = await accounts.by_person(conn, person_id) if person_id else None
+        if account is not None and account.deactivated_at is not None:
+            raise OidcFailure(
+                "ACCOUNT_DEACTIVATED",
+                "This account is deactivated. Ask your municipality if you need it again.",
+                403,
+            )
         if account is not None:
             return await _signed_in(conn, ctx, provider, pending, account, claims, sealed_id_token)
     # Outside the transaction above, which wrote nothing: the refusal itself is audited.
@@ -425,6 +431,8 @@ async def _link_by_invitation(
         return None
     account = await accounts.by_id(conn, row.account_id)
     assert account is not None
+    if account.deactivated_at is not None:
+        return None
     linked = await oidc.link(
         conn,
         person_id=account.person_id,
@@ -453,7 +461,7 @@ async def _link_by_invitation(
 
 
 async def link_identity(ctx: Context, person_id: str, provider_name: str, identity: str) -> bool:
-    """Link a login identity to a person with an account (policy.identity_link_denial). The
+    """Link a login identity to a person with an account (policy.account_manage_denial). The
     person is told by e-mail, as of any new key to their account."""
     viewer = ctx.viewer
     if viewer is None:
@@ -473,17 +481,8 @@ async def link_identity(ctx: Context, person_id: str, provider_name: str, identi
         person = await persons.by_id(conn, pid)
         if person is None:
             raise not_found("person")
-        me = await persons.by_id(conn, viewer.person_id)
-        roles = await persons.global_roles(conn, [pid])
-        denial = policy.identity_link_denial(
-            viewer.global_roles,
-            viewer_unit=me.service_unit_id if me else None,
-            person_unit=person.service_unit_id,
-            person_has_global_role=bool(roles[pid]),
-            coordinates_person=await oidc.coordinates_person(
-                conn, viewer.person_id, pid, ctx.today()
-            ),
-        )
+        # A linked identity is a key to the account: the account-management rule decides.
+        denial = await account_admin.manage_denial(conn, ctx, person)
         if denial:
             raise forbidden(denial)
         account = await accounts.by_person(conn, pid)

@@ -172,3 +172,12 @@ def consent_expiry_warning(days: int) -> Text:
         "eller mindre. Logg inn i plangruppe for å se hvilken plan det gjelder og fornye "
         "samtykket.\n\nHilsen plangruppe",
     )
+
+
+def coordinator_changed() -> Text:
+    """To everyone in the plan when it gets a new coordinator; no plan content."""
+    return Text(
+        "Ny koordinator i plangruppe",
+        "Hei!\n\nEn plan du deltar i har fått ny koordinator. Logg inn i plangruppe for å se "
+        "det.\n\nHilsen plangruppe",
+    )

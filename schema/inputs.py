@@ -6,7 +6,7 @@ import datetime as dt
 
 import strawberry
 
-from schema.enums import Access, ConsentGiver, PlanType
+from schema.enums import Access, ConsentGiver, PlanStatus, PlanType
 
 
 @strawberry.input(description="Contact details; omit a field to leave it, null to clear it.")
@@ -85,3 +85,29 @@ class PlanFilter:
     owner_last_name: str | None = None
     include_ended: bool | None = False
     type: PlanType | None = None
+
+
+@strawberry.input(
+    description="Narrows planOverview; every filter given must hold (AND). Without any: every"
+    " plan the caller may oversee."
+)
+class PlanOverviewFilter:
+    status: PlanStatus | None = None
+    no_active_coordinator: bool | None = strawberry.field(
+        default=False,
+        description="Plans without a current coordinator whose account is active.",
+    )
+    consent_expired: bool | None = strawberry.field(
+        default=False, description="No consent, or revoked, or expired before today."
+    )
+    consent_expiring_within_days: int | None = strawberry.field(
+        default=None, description="A current consent that expires within this many days (1-365)."
+    )
+    revision_overdue: bool | None = strawberry.field(
+        default=False, description="Revision date (revideringsdato) before today."
+    )
+    inactive_for_days: int | None = strawberry.field(
+        default=None,
+        description="No change in the plan for this many days (1-3650): the last activity is"
+        " the plan's latest audited change.",
+    )

@@ -8,7 +8,19 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
-from resolvers import admin, auth, contact, content, guard, lifecycle, oidc, persons, plans
+from resolvers import (
+    account_admin,
+    admin,
+    auth,
+    contact,
+    content,
+    coordination,
+    guard,
+    lifecycle,
+    oidc,
+    persons,
+    plans,
+)
 from resolvers import messages as message_resolvers
 from resolvers.auth import NewSession
 from schema.context import Info
@@ -39,6 +51,7 @@ from schema.types import (
     Person,
     Plan,
     PlanArchive,
+    PlanHeader,
     ServiceUnit,
     Session,
 )
@@ -93,10 +106,52 @@ class Mutation:
         return EndedSession(ended=True, provider_logout_url=url)
 
     @strawberry.mutation(
+        description="Hand the plan to a new coordinator (a person with an active account): the"
+        " coordinating unit, SYSTEM_ADMIN, a LOCAL_ADMIN of the plan's service unit, or the"
+        " current coordinator. The former one stays as a service provider with the consent's"
+        " default grant, or leaves (formerStays: false). Everyone in the plan is told."
+    )
+    async def change_coordinator(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        person_id: strawberry.ID,
+        former_stays: bool = True,
+    ) -> PlanHeader:
+        row = await coordination.change_coordinator(info.context, plan_id, person_id, former_stays)
+        return PlanHeader(row=row)
+
+    @strawberry.mutation(
+        description="Deactivate a person's account: every session and subscription ends at"
+        " once; it can neither log in nor reset its password; the person stays in the plans."
+        " SYSTEM_ADMIN, a LOCAL_ADMIN of the person's unit, or a coordinator of all the"
+        " person's plans."
+    )
+    async def deactivate_account(self, info: Info, person_id: strawberry.ID) -> bool:
+        return await account_admin.set_active(info.context, person_id, active=False)
+
+    @strawberry.mutation(description="Reactivate a deactivated account (as deactivateAccount).")
+    async def reactivate_account(self, info: Info, person_id: strawberry.ID) -> bool:
+        return await account_admin.set_active(info.context, person_id, active=True)
+
+    @strawberry.mutation(
+        description="Send the invitation again, to the address it first went to; earlier links"
+        " stop working. Only before it was used. Who: as deactivateAccount."
+    )
+    async def resend_invitation(self, info: Info, person_id: strawberry.ID) -> bool:
+        return await account_admin.resend_invitation(info.context, person_id)
+
+    @strawberry.mutation(
+        description="Send a password reset link to the person's confirmed e-mail (never to the"
+        " one who asks). Who: as deactivateAccount."
+    )
+    async def start_password_reset(self, info: Info, person_id: strawberry.ID) -> bool:
+        return await account_admin.start_password_reset(info.context, person_id)
+
+    @strawberry.mutation(
         description="Link a login identity (a national identity number for ID-porten/HelseID,"
-        " or the provider's subject) to a person with an account: SYSTEM_ADMIN, a LOCAL_ADMIN"
-        " of the person's unit, or the coordinator of a current plan of the person. The"
-        " number is stored only as an HMAC and never shown."
+        " or the provider's subject) to a person with an account; who: as deactivateAccount."
+        " The number is stored only as an HMAC and never shown."
     )
     async def link_identity(
         self, info: Info, person_id: strawberry.ID, provider: str, identity: str

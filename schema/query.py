@@ -6,10 +6,11 @@ import datetime as dt
 
 import strawberry
 
+from db.overview import OverviewFilter
 from db.plans import PlanFilter as PlanFilterData
-from resolvers import access_log, guard, persons, plans, reports
+from resolvers import access_log, coordination, guard, persons, plans, reports
 from schema.context import Info
-from schema.inputs import PlanFilter
+from schema.inputs import PlanFilter, PlanOverviewFilter
 from schema.types import (
     AccessLogConnection,
     AccessLogEntry,
@@ -18,6 +19,9 @@ from schema.types import (
     Plan,
     PlanConnection,
     PlanEdge,
+    PlanHeader,
+    PlanHeaderConnection,
+    PlanHeaderEdge,
     Reports,
     ServiceUnit,
 )
@@ -59,6 +63,47 @@ class Query:
                 has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
             ),
             total_count=page.total,
+        )
+
+    @strawberry.field(
+        description="Plan headers for those who look after plans (never a section): every plan"
+        " for SYSTEM_ADMIN and the coordinating unit, the plans of their service unit for a"
+        " LOCAL_ADMIN; FORBIDDEN (ROLE_REQUIRED) for anyone else. Oldest first. Each header read"
+        " is written to the owner's access log."
+    )
+    async def plan_overview(
+        self,
+        info: Info,
+        filter: PlanOverviewFilter | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> PlanHeaderConnection:
+        f = filter or PlanOverviewFilter()
+        page = await coordination.plan_overview(
+            info.context,
+            OverviewFilter(
+                status=f.status.value if f.status else None,
+                no_active_coordinator=bool(f.no_active_coordinator),
+                consent_expired=bool(f.consent_expired),
+                consent_expiring_within_days=f.consent_expiring_within_days,
+                revision_overdue=bool(f.revision_overdue),
+                inactive_for_days=f.inactive_for_days,
+            ),
+            50 if first is None else first,
+            after,
+        )
+        edges = [
+            PlanHeaderEdge(
+                node=PlanHeader(row=r, my_plan=r.id in page.taking_part),
+                cursor=coordination.header_cursor(r),
+            )
+            for r in page.rows
+        ]
+        return PlanHeaderConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
         )
 
     @strawberry.field(

@@ -13,9 +13,10 @@ from db.archives import ArchiveRow
 from db.contact_changes import ContactChangeRow
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.messages import MessageRow
+from db.overview import PlanHeaderRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
-from resolvers import access_log, contact, content, persons, policy
+from resolvers import access_log, account_admin, contact, content, persons, policy
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
@@ -138,6 +139,14 @@ class Person:
             else None
         )
         return await persons.read_field(info.context, row, "ADDRESS", address)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Brukernavn: the person's own, and to those who may manage their account"
+        " (SYSTEM_ADMIN, a LOCAL_ADMIN of their unit, a coordinator of all their plans); null"
+        " without an account; null with FORBIDDEN for anyone else."
+    )
+    async def username(self, info: Info) -> str | None:
+        return await account_admin.username(info.context, self.row)
 
     @strawberry.field(description="The contact fields this viewer may read.")
     async def visible_fields(self, info: Info) -> list[PersonField]:
@@ -963,3 +972,78 @@ class ApiKey:
     @strawberry.field
     def revoked_at(self) -> dt.datetime | None:
         return self.row.revoked_at
+
+
+@strawberry.type(
+    description="A plan's header in planOverview: who, what, and how it is looked after; never"
+    " a section. Reading it is written to the owner's access log."
+)
+class PlanHeader:
+    row: strawberry.Private[PlanHeaderRow]
+    my_plan: strawberry.Private[bool] = False
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def short_name(self) -> str:
+        return self.row.short_name
+
+    @strawberry.field
+    def type(self) -> PlanType:
+        return PlanType(self.row.type)
+
+    @strawberry.field
+    def status(self) -> PlanStatus:
+        return PlanStatus(self.row.status)
+
+    @strawberry.field(description="Planeier: first and last name.")
+    def owner_name(self) -> str | None:
+        r = self.row
+        return f"{r.owner_first_name} {r.owner_last_name}" if r.owner_first_name else None
+
+    @strawberry.field(description="Koordinator: first and last name, if there is one.")
+    def coordinator_name(self) -> str | None:
+        r = self.row
+        return (
+            f"{r.coordinator_first_name} {r.coordinator_last_name}"
+            if r.coordinator_first_name
+            else None
+        )
+
+    @strawberry.field(description="A current coordinator whose account is active.")
+    def has_active_coordinator(self) -> bool:
+        return self.row.coordinator_active
+
+    @strawberry.field
+    def consent_expires_on(self) -> dt.date | None:
+        return self.row.consent_expires_on
+
+    @strawberry.field(description="The consent was revoked.")
+    def consent_revoked(self) -> bool:
+        return self.row.consent_revoked_on is not None
+
+    @strawberry.field
+    def revision_date(self) -> dt.date | None:
+        return self.row.revision_date
+
+    @strawberry.field(description="The plan's latest audited change.")
+    def last_activity(self) -> dt.datetime:
+        return self.row.changed_at
+
+    @strawberry.field(description="Whether I take part in the plan (then plan(id) opens it).")
+    def taking_part(self) -> bool:
+        return self.my_plan
+
+
+@strawberry.type(description="One plan header of planOverview.")
+class PlanHeaderEdge:
+    node: PlanHeader
+    cursor: str
+
+
+@strawberry.type(description="A page of planOverview, oldest plan first.")
+class PlanHeaderConnection:
+    edges: list[PlanHeaderEdge]
+    page_info: PageInfo

@@ -53,17 +53,18 @@ UNIT_SCOPE = Rule(
     ),
 )
 
-IDENTITY_LINK = Rule(
-    "identity_link",
-    "Linking a login identity (ID-porten, HelseID, ...) to a person, which then logs in as"
-    " them: SYSTEM_ADMIN; a LOCAL_ADMIN for a person of their own service unit without a"
-    " global role; the coordinator of a current plan the person takes part in, for a person"
-    " without a global role.",
+ACCOUNT_MANAGE = Rule(
+    "account_manage",
+    "Managing someone's account (deactivate, reactivate, resend the invitation, start a"
+    " password reset, see the username, link a login identity, which then logs in as the"
+    " person): SYSTEM_ADMIN; a LOCAL_ADMIN for a person of their"
+    " own service unit without a global role; a coordinator for a person without a global"
+    " role who takes part only in plans that coordinator leads.",
     case(
         (Overlaps(F.global_roles, (SYSTEM_ADMIN,)), None),
         (F.person_has_global_role, Reason.ROLE_REQUIRED),
         (And(Overlaps(F.global_roles, (LOCAL_ADMIN,)), _SAME_UNIT), None),
-        (F.coordinates_person, None),
+        (F.coordinates_all_plans_of_person, None),
         otherwise=Reason.ROLE_REQUIRED,
     ),
 )
@@ -152,22 +153,22 @@ def keeps_person_register(
     return bool(KEEPS_PERSON_REGISTER(env))
 
 
-def identity_link_denial(
+def account_manage_denial(
     global_roles: Set[str],
     *,
     viewer_unit: uuid.UUID | None,
     person_unit: uuid.UUID | None,
     person_has_global_role: bool,
-    coordinates_person: bool,
+    coordinates_all_plans_of_person: bool,
 ) -> Denial:
     env: dict[str, object] = {
         "global_roles": global_roles,
         "viewer_unit": viewer_unit,
         "person_unit": person_unit,
         "person_has_global_role": person_has_global_role,
-        "coordinates_person": coordinates_person,
+        "coordinates_all_plans_of_person": coordinates_all_plans_of_person,
     }
-    return _verdict(IDENTITY_LINK, env)
+    return _verdict(ACCOUNT_MANAGE, env)
 
 
 def plan_create_denial(global_roles: Set[str]) -> Denial:

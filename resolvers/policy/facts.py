@@ -172,10 +172,12 @@ class F:
     shares_active_plan = Fact("shares_active_plan", BOOL)
     co_participant_may_edit = Fact("co_participant_may_edit", BOOL)
     person_unit = Fact("person_unit", UUID)
-    # linking a login identity: the person's global roles, and whether the viewer
-    # coordinates a current plan the person takes part in
+    # managing an account: whether the person holds a global role
     person_has_global_role = Fact("person_has_global_role", BOOL)
-    coordinates_person = Fact("coordinates_person", BOOL)
+    # the plan's service unit (planOverview, changeCoordinator)
+    plan_unit = Fact("plan_unit", UUID)
+    # the person takes part in current plans, and the viewer coordinates every one of them
+    coordinates_all_plans_of_person = Fact("coordinates_all_plans_of_person", BOOL)
     viewer_key = Fact("viewer_key", UUID)
     # a reporting tool's API key: the roles asked for it, and what a request with it does
     key_roles = Fact("key_roles", TEXTS, GLOBAL_ROLES)

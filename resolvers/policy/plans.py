@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Set
 
-from resolvers.policy.expr import Or, Overlaps, Rule, case
+from resolvers.policy.expr import And, Or, Overlaps, Rule, case
 from resolvers.policy.facts import (
     COORDINATING_UNIT,
     COORDINATOR,
+    LOCAL_ADMIN,
     SYSTEM_ADMIN,
     F,
     PlanFacts,
@@ -75,3 +77,62 @@ def coordinator_denial(plan: PlanFacts, *, allow_ended: bool = False) -> Denial:
 def plan_edit_denial(plan: PlanFacts) -> Denial:
     """The plan header (kortnavn, type, revision date): the coordinator."""
     return coordinator_denial(plan)
+
+
+_UNIT_ADMIN = And(
+    Overlaps(F.global_roles, (LOCAL_ADMIN,)),
+    F.viewer_unit.is_not_null(),
+    F.viewer_unit == F.plan_unit,
+)
+
+PLAN_HEADER_VISIBLE = Rule(
+    "plan_header_visible",
+    "Who sees a plan's header in planOverview (owner's name, short name, type, status,"
+    " coordinator, consent expiry, revision date, last activity; never a section): SYSTEM_ADMIN"
+    " and the coordinating unit every plan, a LOCAL_ADMIN the plans of their service unit.",
+    Or(Overlaps(F.global_roles, (SYSTEM_ADMIN, COORDINATING_UNIT)), _UNIT_ADMIN),
+    kind="bool",
+)
+
+COORDINATOR_CHANGE = Rule(
+    "coordinator_change",
+    "Handing a plan to a new coordinator (changeCoordinator): the coordinating unit,"
+    " SYSTEM_ADMIN, a LOCAL_ADMIN of the plan's service unit, or the current coordinator.",
+    case(
+        (Overlaps(F.global_roles, (SYSTEM_ADMIN, COORDINATING_UNIT)), None),
+        (_UNIT_ADMIN, None),
+        (F.mine_role == COORDINATOR, None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+
+def plan_header_visible(
+    global_roles: Set[str], *, viewer_unit: uuid.UUID | None, plan_unit: uuid.UUID | None
+) -> bool:
+    env = {"global_roles": global_roles, "viewer_unit": viewer_unit, "plan_unit": plan_unit}
+    return bool(PLAN_HEADER_VISIBLE(env))
+
+
+def plan_overview_denial(global_roles: Set[str], *, viewer_unit: uuid.UUID | None) -> Denial:
+    """planOverview at all: for those who see every plan's header, or their own unit's."""
+    every = plan_header_visible(global_roles, viewer_unit=None, plan_unit=None)
+    own_unit = plan_header_visible(global_roles, viewer_unit=viewer_unit, plan_unit=viewer_unit)
+    return None if every or own_unit else Reason.ROLE_REQUIRED
+
+
+def coordinator_change_denial(
+    global_roles: Set[str],
+    *,
+    viewer_unit: uuid.UUID | None,
+    plan_unit: uuid.UUID | None,
+    mine_role: str | None,
+) -> Denial:
+    env = {
+        "global_roles": global_roles,
+        "viewer_unit": viewer_unit,
+        "plan_unit": plan_unit,
+        "mine_role": mine_role,
+    }
+    denial: Denial = COORDINATOR_CHANGE(env)
+    return denial

@@ -532,6 +532,11 @@ MUTATIONS: dict[str, Fixture] = {
     "revokeApiKey": lambda s: {"id": str(uuid.uuid4())},
     "createServiceUnit": lambda s: {"name": f"Enhet {s.tag}"},
     "exchangeLoginCode": lambda s: {"code": "A" * 43},
+    "changeCoordinator": lambda s: {"planId": s.world.plan_id, "personId": s.pid(RELATIVE)},
+    "deactivateAccount": lambda s: {"personId": s.pid(OUTSIDER)},
+    "reactivateAccount": lambda s: {"personId": s.pid(OUTSIDER)},
+    "resendInvitation": lambda s: {"personId": s.pid(OUTSIDER)},
+    "startPasswordReset": lambda s: {"personId": s.pid(OUTSIDER)},
     "linkIdentity": lambda s: {
         "personId": s.pid(OUTSIDER),
         "provider": "idporten",
@@ -557,6 +562,11 @@ REFUSED = {
     "createApiKey",
     "revokeApiKey",
     "createServiceUnit",
+    "changeCoordinator",
+    "deactivateAccount",
+    "reactivateAccount",
+    "resendInvitation",
+    "startPasswordReset",
 }
 QUERIES: dict[str, Fixture] = {
     "me": lambda s: {},
@@ -567,6 +577,7 @@ QUERIES: dict[str, Fixture] = {
     "serviceUnits": lambda s: {},
     "reports": lambda s: {},
     "myAccessLog": lambda s: {},
+    "planOverview": lambda s: {},
 }
 
 
