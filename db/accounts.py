@@ -619,3 +619,70 @@ async def withdraw_tokens(conn: Conn, account_id: uuid.UUID, kind: str, now: dt.
         kind,
         now,
     )
+
+
+@dataclass(frozen=True)
+class ChannelChangeRow:
+    id: uuid.UUID
+    account_id: uuid.UUID
+    channel: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    used_at: dt.datetime | None
+
+
+async def insert_channel_change(
+    conn: Conn,
+    *,
+    change_id: uuid.UUID,
+    account_id: uuid.UUID,
+    channel: str,
+    code_hash: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO login_channel_changes (id, account_id, channel, code_hash, created_at,"
+        " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        change_id,
+        account_id,
+        channel,
+        code_hash,
+        now,
+        expires_at,
+    )
+
+
+async def channel_changes_since(conn: Conn, account_id: uuid.UUID, since: dt.datetime) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM login_channel_changes WHERE account_id = $1 AND created_at > $2",
+        account_id,
+        since,
+    )
+    return count
+
+
+async def channel_change_for_update(conn: Conn, change_id: uuid.UUID) -> ChannelChangeRow | None:
+    record = await conn.fetchrow(
+        "SELECT id, account_id, channel, code_hash, expires_at, attempts, used_at"
+        " FROM login_channel_changes WHERE id = $1 FOR UPDATE",
+        change_id,
+    )
+    return ChannelChangeRow(**dict(record)) if record is not None else None
+
+
+async def count_channel_change_failure(conn: Conn, change_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE login_channel_changes SET attempts = attempts + 1 WHERE id = $1", change_id
+    )
+
+
+async def use_channel_change(conn: Conn, change: ChannelChangeRow, now: dt.datetime) -> None:
+    """The code matched: the account's login channel is the new one."""
+    await conn.execute(
+        "UPDATE login_channel_changes SET used_at = $2 WHERE id = $1", change.id, now
+    )
+    await conn.execute(
+        "UPDATE accounts SET otp_channel = $2 WHERE id = $1", change.account_id, change.channel
+    )

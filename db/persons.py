@@ -25,7 +25,7 @@ CONTACT_COLUMNS = (
 )
 _COLUMNS = (
     "id, first_name, last_name, position, birth_date, workplace, email, mobile, phone, fax,"
-    " street, postcode, city, service_unit_id"
+    " street, postcode, city, service_unit_id, search_restricted"
 )
 
 
@@ -45,6 +45,7 @@ class PersonRow:
     postcode: str | None
     city: str | None
     service_unit_id: uuid.UUID | None
+    search_restricted: bool = False  # «Begrens søk»
 
 
 def _row(record: asyncpg.Record) -> PersonRow:
@@ -203,3 +204,26 @@ async def set_visibility(conn: Conn, person_id: uuid.UUID, field: str, visibilit
         field,
         visibility,
     )
+
+
+async def set_search_restricted(conn: Conn, person_id: uuid.UUID, restricted: bool) -> None:
+    await conn.execute(
+        "UPDATE persons SET search_restricted = $2 WHERE id = $1", person_id, restricted
+    )
+
+
+async def sharing_current_plan(
+    conn: Conn, viewer_id: uuid.UUID, person_ids: Sequence[uuid.UUID], today: dt.date
+) -> set[uuid.UUID]:
+    """Those of the persons who take part in a current plan with the viewer."""
+    records = await conn.fetch(
+        "SELECT DISTINCT t.person_id FROM participants t"
+        " JOIN participants me ON me.plan_id = t.plan_id AND me.person_id = $1"
+        " JOIN plans p ON p.id = t.plan_id AND p.status = 'ACTIVE'"
+        " WHERE t.person_id = ANY($2) AND (t.left_on IS NULL OR t.left_on > $3)"
+        " AND (me.left_on IS NULL OR me.left_on > $3)",
+        viewer_id,
+        list(person_ids),
+        today,
+    )
+    return {r["person_id"] for r in records}

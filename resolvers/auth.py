@@ -685,6 +685,102 @@ async def reset_password(ctx: Context, token: str, new_password: str) -> bool:
     return True
 
 
+CHANNEL_CODE_TTL = dt.timedelta(minutes=10)
+MAX_CHANNEL_CHANGES = 5  # requested per account and hour
+
+
+async def request_login_channel_change(ctx: Context, channel: str) -> Challenge:
+    """Step one of switching my login channel to EMAIL or SMS: a code over that channel, to
+    my confirmed address or number (an unconfirmed one is confirmed first, with
+    updatePerson and the link). APP goes through setupAuthenticatorApp."""
+    viewer = _require_session(ctx)
+    if channel not in ctx.settings.otp_channels:
+        raise bad_input("channel", f"{channel} is not an enabled login channel.")
+    if channel == "APP":
+        raise bad_input("channel", "Use setupAuthenticatorApp and confirmAuthenticatorApp.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        account = await accounts.by_id(conn, viewer.account_id) if viewer.account_id else None
+        if account is None:
+            raise unauthenticated()
+        if account.otp_channel == channel:
+            raise bad_input("channel", "This is already your login channel.")
+        destination = account.confirmed_email if channel == "EMAIL" else account.confirmed_mobile
+        if not destination:
+            raise bad_input(
+                "channel",
+                "Confirm this e-mail address or mobile number first (updatePerson, then the"
+                " link sent there).",
+            )
+        hour_ago = now - dt.timedelta(hours=1)
+        if await accounts.channel_changes_since(conn, account.id, hour_ago) >= MAX_CHANNEL_CHANGES:
+            raise rate_limited(3600)
+        change_id = uuid.uuid4()
+        code = _new_code()
+        await accounts.insert_channel_change(
+            conn,
+            change_id=change_id,
+            account_id=account.id,
+            channel=channel,
+            code_hash=_code_hash(change_id, code),
+            now=now,
+            expires_at=now + CHANNEL_CODE_TTL,
+        )
+        expires = now + CHANNEL_CODE_TTL
+        box = ctx.settings.secret_box
+        if channel == "EMAIL":
+            await notify.queue_email(
+                conn,
+                destination,
+                texts.channel_code_email(code),
+                now,
+                secret_expires_at=expires,
+                box=box,
+            )
+            masked = _mask_email(destination)
+        else:
+            await notify.queue_sms(
+                conn,
+                destination,
+                texts.channel_code_sms(code),
+                now,
+                secret_expires_at=expires,
+                box=box,
+            )
+            masked = _mask_mobile(destination)
+        await audited(conn, ctx, "login_channel.change_requested", detail={"channel": channel})
+    return Challenge(change_id, channel, masked)
+
+
+async def confirm_login_channel_change(ctx: Context, change_id: str, code: str) -> bool:
+    """Step two: the code from the new channel, once, within ten minutes, five tries."""
+    viewer = _require_session(ctx)
+    cid = validation.identifier("changeId", change_id)
+    code = code.replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        raise bad_input("code", "The code is 6 digits.")
+    now = ctx.now()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        change = await accounts.channel_change_for_update(conn, cid)
+        if change is None or change.account_id != viewer.account_id:
+            raise code_expired()
+        if change.used_at or change.expires_at <= now or change.attempts >= MAX_CODE_TRIES:
+            raise code_expired()
+        if not hmac.compare_digest(change.code_hash, _code_hash(change.id, code)):
+            await accounts.count_channel_change_failure(conn, change.id)
+            result: GraphQLError | None = invalid_credentials()
+        else:
+            result = None
+            await accounts.use_channel_change(conn, change, now)
+            await audited(conn, ctx, "login_channel.changed", detail={"channel": change.channel})
+            person = await persons.by_id(conn, viewer.person_id)
+            assert person is not None
+            await _notify_change(conn, person, "OTP_CHANNEL", now)
+    if result is not None:
+        raise result
+    return True
+
+
 async def setup_authenticator_app(ctx: Context) -> str:
     """A new secret for an authenticator app, active once confirmed with a code."""
     viewer = _require_session(ctx)

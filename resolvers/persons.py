@@ -9,7 +9,7 @@ import uuid
 from db import accounts, persons, plans
 from db.persons import PersonRow
 from db.pool import Conn
-from resolvers import contact, notify, policy, texts, validation
+from resolvers import account_admin, contact, notify, policy, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import app_error, bad_input, forbidden, not_found, unauthenticated
@@ -153,11 +153,34 @@ async def search(
             birth_date=birth_date,
             limit=first,
         )
+        rows = await _findable(conn, ctx, rows)
     for row in rows:
         ctx.loaders.person_by_id.prime(row.id, row)
     if birth_date is not None:
         rows = [r for r in rows if await field_denial(ctx, r, "BIRTH_DATE") is None]
     return [admit_person(ctx, r) for r in rows]
+
+
+async def _findable(conn: Conn, ctx: Context, rows: list[PersonRow]) -> list[PersonRow]:
+    """The rows searchPersons may show (policy.search_finds: «Begrens søk»)."""
+    viewer = _viewer(ctx)
+    restricted = [r.id for r in rows if r.search_restricted]
+    if not restricted:
+        return rows
+    me = await persons.by_id(conn, viewer.person_id)
+    sharing = await persons.sharing_current_plan(conn, viewer.person_id, restricted, ctx.today())
+    return [
+        r
+        for r in rows
+        if policy.search_finds(
+            search_restricted=r.search_restricted,
+            is_self=r.id == viewer.person_id,
+            global_roles=viewer.global_roles,
+            viewer_unit=me.service_unit_id if me else None,
+            person_unit=r.service_unit_id,
+            shares_current_plan=r.id in sharing,
+        )
+    ]
 
 
 def clean_person_input(
@@ -259,7 +282,13 @@ async def _check_duplicates(
     me = await ctx.loaders.person_by_id.load(viewer.person_id)
     own_unit = me.service_unit_id if me else None
     hidden = False
+    async with ctx.pool.acquire() as conn:
+        findable = {r.id for r in await _findable(conn, ctx, list(same_names))}
     for candidate in same_names:
+        if candidate.id not in findable:
+            # «Begrens søk»: still found, but answered as a name-only match.
+            hidden = True
+            continue
         keeper = policy.keeps_person_register(
             viewer.global_roles, viewer_unit=own_unit, person_unit=candidate.service_unit_id
         )
@@ -384,23 +413,75 @@ async def _update_without_account(
     return row
 
 
-async def set_field_visibility(ctx: Context, field: str, visibility: str) -> Admitted[PersonRow]:
-    """Skjul mobilnummer and friends: the viewer sets who sees their own contact fields."""
+async def _for_whom(conn: Conn, ctx: Context, person_id: str | None) -> uuid.UUID:
+    """The person a setting is for: the viewer, or (personId) a person without an account
+    whose account-managing administrator or coordinator the viewer is, as the person could
+    do themselves (a relative's private mobile a coordinator typed in)."""
     viewer = _viewer(ctx)
+    if person_id is None:
+        return viewer.person_id
+    pid = validation.identifier("personId", person_id)
+    if pid == viewer.person_id:
+        return pid
+    person = await persons.by_id(conn, pid)
+    if person is None:
+        raise not_found("person")
+    denial = await account_admin.manage_denial(conn, ctx, person)
+    if denial:
+        raise forbidden(denial)
+    if await accounts.by_person(conn, pid) is not None:
+        raise bad_input("personId", "A person with an account sets this themselves.")
+    return pid
+
+
+async def set_field_visibility(
+    ctx: Context, field: str, visibility: str, person_id: str | None = None
+) -> Admitted[PersonRow]:
+    """Skjul mobilnummer and friends: who sees a person's contact fields; set by the person,
+    or for a person without an account by whoever manages such accounts (_for_whom)."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        await persons.set_visibility(conn, viewer.person_id, field, visibility)
+        pid = await _for_whom(conn, ctx, person_id)
+        await persons.set_visibility(conn, pid, field, visibility)
         await audited(
             conn,
             ctx,
             "person.visibility",
-            target=viewer.person_id,
+            target=pid,
             detail={"field": field, "visibility": visibility},
         )
     # clear(key) raises KeyError for a key this request has not loaded; clear_all never does.
     ctx.loaders.visibility_by_person.clear_all()
-    row = await ctx.loaders.person_by_id.load(viewer.person_id)
+    ctx.loaders.person_by_id.clear_all()
+    row = await ctx.loaders.person_by_id.load(pid)
     assert row is not None
     return admit_person(ctx, row)
+
+
+async def set_search_restricted(
+    ctx: Context, restricted: bool, person_id: str | None = None
+) -> Admitted[PersonRow]:
+    """«Begrens søk»: searchPersons then finds the person only as policy.search_finds says."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        pid = await _for_whom(conn, ctx, person_id)
+        await persons.set_search_restricted(conn, pid, restricted)
+        await audited(
+            conn, ctx, "person.search_restricted", target=pid, detail={"restricted": restricted}
+        )
+    ctx.loaders.person_by_id.clear_all()
+    row = await ctx.loaders.person_by_id.load(pid)
+    assert row is not None
+    return admit_person(ctx, row)
+
+
+async def search_restricted(ctx: Context, person: PersonRow) -> bool | None:
+    """Person.searchRestricted: for the person and whoever manages their account."""
+    viewer = _viewer(ctx)
+    if person.id != viewer.person_id:
+        async with ctx.pool.acquire() as conn:
+            denial = await account_admin.manage_denial(conn, ctx, person)
+        if denial:
+            raise forbidden(denial)
+    return person.search_restricted
 
 
 async def set_global_roles(ctx: Context, person_id: str, roles: list[str]) -> Admitted[PersonRow]:

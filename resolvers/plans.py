@@ -507,7 +507,11 @@ async def update_participant(
 ) -> Admitted[ParticipantRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         row, view = await _locked_participant(conn, ctx, participant_id)
-        deny(policy.coordinator_denial(facts(view)))
+        if rights is None and consent_expires_on is None:
+            # Only the responsibility («ansvar»): the participant may write their own.
+            deny(policy.own_responsibility_denial(facts(view), row.id))
+        else:
+            deny(policy.coordinator_denial(facts(view)))
         if row.left_on is not None:
             raise bad_input("id", "The participant has left the plan.")
         values: dict[str, object] = {}
@@ -540,6 +544,39 @@ async def update_participant(
                 "participant.updated",
                 target=row.plan_id,
                 detail={"participant": row.id, **values},
+            )
+            await notify_access_changed(conn, f"plan:{row.plan_id}")
+    ctx.reload_loaders()
+    return admit_participant(ctx, view, row, named=False)
+
+
+async def change_participant_role(
+    ctx: Context, participant_id: str, role: str
+) -> Admitted[ParticipantRow]:
+    """The coordinator changes a participant's role (tjenesteyter, pårørende, verge); never
+    to or from OWNER, and COORDINATOR only through changeCoordinator. Their rights
+    overrides stay."""
+    lead = (policy.OWNER, policy.COORDINATOR)
+    if role in lead:
+        raise bad_input(
+            "role", "The owner is set at creation, the coordinator through changeCoordinator."
+        )
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _locked_participant(conn, ctx, participant_id)
+        deny(policy.coordinator_denial(facts(view)))
+        if row.left_on is not None:
+            raise bad_input("id", "The participant has left the plan.")
+        if row.role in lead:
+            raise bad_input("id", "The owner's and the coordinator's roles do not change here.")
+        if row.role != role:
+            row = await plans.update_participant(conn, row.id, {"role": role})
+            await plans.touch(conn, row.plan_id, ctx.now())
+            await audited(
+                conn,
+                ctx,
+                "participant.role_changed",
+                target=row.plan_id,
+                detail={"participant": row.id, "role": role},
             )
             await notify_access_changed(conn, f"plan:{row.plan_id}")
     ctx.reload_loaders()

@@ -25,6 +25,21 @@ def login_code_sms(code: str) -> Text:
     return Text("", f"Engangskode for plangruppe: {code}. Koden gjelder i fem minutter.")
 
 
+def channel_code_email(code: str) -> Text:
+    return Text(
+        "Kode for å bytte innloggingskanal i plangruppe",
+        f"Hei!\n\nKoden for å få engangskoder hit heretter er {code}.\n\n"
+        "Koden gjelder i ti minutter og kan bare brukes én gang. Har du ikke bedt om dette, "
+        "kan du se bort fra e-posten.\n\nHilsen plangruppe",
+    )
+
+
+def channel_code_sms(code: str) -> Text:
+    return Text(
+        "", f"Kode for å få engangskoder fra plangruppe på SMS: {code}. Gjelder i ti minutter."
+    )
+
+
 def password_reset(link: str) -> Text:
     return Text(
         "Tilbakestill passordet ditt i plangruppe",

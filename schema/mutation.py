@@ -68,11 +68,25 @@ class Mutation:
     )
     async def login(self, info: Info, username: str, password: str) -> LoginChallenge:
         c = await auth.login(info.context, username, password)
-        return LoginChallenge(
-            challenge_id=strawberry.ID(str(c.challenge_id)),
-            channel=OtpChannel(c.channel),
-            masked_destination=c.masked_destination,
-        )
+        return _challenge(c)
+
+    @strawberry.mutation(
+        description="Switch my login channel to EMAIL or SMS (among those allowed): a code goes"
+        " to my confirmed address or number on that channel; confirmLoginChannelChange with it"
+        " makes the switch. APP: setupAuthenticatorApp. At most 5 an hour."
+    )
+    async def request_login_channel_change(self, info: Info, channel: OtpChannel) -> LoginChallenge:
+        c = await auth.request_login_channel_change(info.context, channel.value)
+        return _challenge(c)
+
+    @strawberry.mutation(
+        description="The code from the new channel (once, ten minutes, five tries): from now on"
+        " login codes go there. A change notice goes to my confirmed e-mail."
+    )
+    async def confirm_login_channel_change(
+        self, info: Info, change_id: strawberry.ID, code: str
+    ) -> bool:
+        return await auth.confirm_login_channel_change(info.context, change_id, code)
 
     @strawberry.mutation(
         description="Step two of login: the one-time code (engangskode). No session needed."
@@ -231,11 +245,32 @@ class Mutation:
     async def confirm_contact_change(self, info: Info, token: str) -> Person:
         return Person(admitted=await contact.confirm(info.context, token))
 
-    @strawberry.mutation(description="Who may see one of my contact fields (skjul mobilnummer …).")
+    @strawberry.mutation(
+        description="Who may see one of my contact fields (skjul mobilnummer …). With personId:"
+        " for a person without an account, by whoever may manage accounts for them (an"
+        " administrator, their coordinator), as the person could themselves."
+    )
     async def set_field_visibility(
-        self, info: Info, field: PersonField, visibility: Visibility
+        self,
+        info: Info,
+        field: PersonField,
+        visibility: Visibility,
+        person_id: strawberry.ID | None = None,
     ) -> Person:
-        row = await persons.set_field_visibility(info.context, field.value, visibility.value)
+        row = await persons.set_field_visibility(
+            info.context, field.value, visibility.value, person_id
+        )
+        return Person(admitted=row)
+
+    @strawberry.mutation(
+        description="«Begrens søk»: searchPersons then finds me only for SYSTEM_ADMIN, the"
+        " coordinating unit, a LOCAL_ADMIN of my unit and people in a current plan with me."
+        " With personId: as setFieldVisibility."
+    )
+    async def set_search_restricted(
+        self, info: Info, restricted: bool, person_id: strawberry.ID | None = None
+    ) -> Person:
+        row = await persons.set_search_restricted(info.context, restricted, person_id)
         return Person(admitted=row)
 
     @strawberry.mutation(description="Set a person's global roles (SYSTEM_ADMIN only).")
@@ -327,7 +362,8 @@ class Mutation:
         return Participant(admitted=row)
 
     @strawberry.mutation(
-        description="Change a participant's responsibility, rights or consent expiry (coordinator)."
+        description="Change a participant's responsibility, rights or consent expiry: the"
+        " coordinator; the responsibility («ansvar») alone also the participant themself."
     )
     async def update_participant(
         self,
@@ -344,6 +380,16 @@ class Mutation:
             rights.overrides() if rights else None,
             consent_expires_on,
         )
+        return Participant(admitted=row)
+
+    @strawberry.mutation(
+        description="Change a participant's role (SERVICE_PROVIDER, RELATIVE, GUARDIAN): the"
+        " coordinator. Never to or from OWNER; COORDINATOR only through changeCoordinator."
+    )
+    async def change_participant_role(
+        self, info: Info, id: strawberry.ID, role: Role
+    ) -> Participant:
+        row = await plans.change_participant_role(info.context, id, role.value)
         return Participant(admitted=row)
 
     @strawberry.mutation(description="Remove a participant from the plan group (coordinator).")
@@ -528,4 +574,12 @@ def _session(info: Info, s: NewSession, person: Person) -> Session:
         auth_method=AuthMethod(s.auth_method),
         auth_level=s.auth_level,
         identity_provider=s.identity_provider,
+    )
+
+
+def _challenge(c: auth.Challenge) -> LoginChallenge:
+    return LoginChallenge(
+        challenge_id=strawberry.ID(str(c.challenge_id)),
+        channel=OtpChannel(c.channel),
+        masked_destination=c.masked_destination,
     )

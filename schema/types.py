@@ -148,6 +148,13 @@ class Person:
     async def username(self, info: Info) -> str | None:
         return await account_admin.username(info.context, self.row)
 
+    @strawberry.field(
+        description="«Begrens søk» is on: for the person and whoever manages their account;"
+        " null with FORBIDDEN for anyone else."
+    )
+    async def search_restricted(self, info: Info) -> bool | None:
+        return await persons.search_restricted(info.context, self.row)
+
     @strawberry.field(description="The contact fields this viewer may read.")
     async def visible_fields(self, info: Info) -> list[PersonField]:
         return [PersonField(f) for f in await persons.visible_fields(info.context, self.row)]

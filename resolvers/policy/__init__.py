@@ -88,6 +88,7 @@ from resolvers.policy.facts import (
 )
 from resolvers.policy.participants import (
     own_participation_denial,
+    own_responsibility_denial,
     participant_denial,
     participant_detail_denial,
     participant_rights_denial,
@@ -99,6 +100,7 @@ from resolvers.policy.persons import (
     person_edit_denial,
     person_field_denial,
     read_is_logged,
+    search_finds,
     shares_for_visibility,
 )
 from resolvers.policy.plans import (
@@ -207,6 +209,7 @@ __all__ = [
     "message_visible",
     "own_account_denial",
     "own_participation_denial",
+    "own_responsibility_denial",
     "participant_denial",
     "participant_detail_denial",
     "participant_rights_denial",
@@ -225,6 +228,7 @@ __all__ = [
     "revoke_consent_denial",
     "rules",
     "rules_by_module",
+    "search_finds",
     "section_denial",
     "service_unit_admin_denial",
     "shares_for_visibility",

@@ -178,6 +178,10 @@ class F:
     plan_unit = Fact("plan_unit", UUID)
     # the person takes part in current plans, and the viewer coordinates every one of them
     coordinates_all_plans_of_person = Fact("coordinates_all_plans_of_person", BOOL)
+    # «Begrens søk»: the person restricted search; whether the viewer takes part in a
+    # current plan with them
+    search_restricted = Fact("search_restricted", BOOL)
+    shares_current_plan = Fact("shares_current_plan", BOOL)
     viewer_key = Fact("viewer_key", UUID)
     # a reporting tool's API key: the roles asked for it, and what a request with it does
     key_roles = Fact("key_roles", TEXTS, GLOBAL_ROLES)

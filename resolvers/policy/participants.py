@@ -60,6 +60,30 @@ OWN_PARTICIPATION = Rule(
 )
 
 
+OWN_RESPONSIBILITY = Rule(
+    "own_responsibility",
+    "Writing a participant's responsibility («ansvar»): the participant themself or the"
+    " coordinator, while the plan is active.",
+    case(
+        (F.plan_ended, Reason.PLAN_ENDED),
+        (F.mine_id.is_null(), Reason.NOT_PARTICIPANT),
+        (Or(F.mine_id == F.participant_id, F.mine_role == COORDINATOR), None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+
+def own_responsibility_denial(plan: PlanFacts, participant_id: uuid.UUID) -> Denial:
+    env = {
+        "plan_ended": plan.ended,
+        "mine_id": plan.mine.participant_id if plan.mine else None,
+        "mine_role": plan.mine.role if plan.mine else None,
+        "participant_id": participant_id,
+    }
+    denial: Denial = OWN_RESPONSIBILITY(env)
+    return denial
+
+
 def participant_denial(
     plan: PlanFacts,
     global_roles: Set[str],

@@ -8,6 +8,7 @@ from collections.abc import Set
 
 from resolvers.policy.expr import And, Coalesce, Fact, Not, Or, Overlaps, Rule, case
 from resolvers.policy.facts import (
+    COORDINATING_UNIT,
     COORDINATOR,
     LOCAL_ADMIN,
     NONE,
@@ -69,6 +70,25 @@ SHARES_FOR_VISIBILITY = Rule(
         _in_time(F.mine_role, F.mine_expires_on),
         _in_time(F.other_role, F.other_expires_on),
         GRANTED["participants"].expr != NONE,
+    ),
+    kind="bool",
+)
+
+SEARCH_FINDS = Rule(
+    "search_finds",
+    "Whether searchPersons finds a person: everyone who has not restricted search («Begrens"
+    " søk»); one who has, only for SYSTEM_ADMIN, the coordinating unit, a LOCAL_ADMIN of"
+    " their service unit, and people who take part in a current plan with them.",
+    Or(
+        Not(F.search_restricted),
+        F.is_self,
+        Overlaps(F.global_roles, (SYSTEM_ADMIN, COORDINATING_UNIT)),
+        And(
+            Overlaps(F.global_roles, (LOCAL_ADMIN,)),
+            F.viewer_unit.is_not_null(),
+            F.viewer_unit == F.person_unit,
+        ),
+        F.shares_current_plan,
     ),
     kind="bool",
 )
@@ -172,3 +192,23 @@ def global_roles_read_denial(
     env = {"viewer_key": viewer_id, "subject_key": person_id, "global_roles": global_roles}
     denial: Denial = GLOBAL_ROLES_READ(env)
     return denial
+
+
+def search_finds(
+    *,
+    search_restricted: bool,
+    is_self: bool,
+    global_roles: Set[str],
+    viewer_unit: object,
+    person_unit: object,
+    shares_current_plan: bool,
+) -> bool:
+    env = {
+        "search_restricted": search_restricted,
+        "is_self": is_self,
+        "global_roles": global_roles,
+        "viewer_unit": viewer_unit,
+        "person_unit": person_unit,
+        "shares_current_plan": shares_current_plan,
+    }
+    return bool(SEARCH_FINDS(env))

@@ -491,7 +491,8 @@ MUTATIONS: dict[str, Fixture] = {
         "personId": s.pid(OUTSIDER),
         "role": "RELATIVE",
     },
-    "updateParticipant": lambda s: {"id": s.part(VIEWER), "responsibility": "Mer ansvar"},
+    # Another's responsibility: refused (one's own is the participant's to write).
+    "updateParticipant": lambda s: {"id": s.part(RELATIVE), "responsibility": "Mer ansvar"},
     "removeParticipant": lambda s: {"id": s.part(RELATIVE)},
     "setNotification": lambda s: {
         "participantId": s.part(VIEWER),
@@ -532,6 +533,13 @@ MUTATIONS: dict[str, Fixture] = {
     "revokeApiKey": lambda s: {"id": str(uuid.uuid4())},
     "createServiceUnit": lambda s: {"name": f"Enhet {s.tag}"},
     "exchangeLoginCode": lambda s: {"code": "A" * 43},
+    "changeParticipantRole": lambda s: {
+        "id": s.world.participant_ids[RELATIVE],
+        "role": "GUARDIAN",
+    },
+    "setSearchRestricted": lambda s: {"restricted": False},
+    "requestLoginChannelChange": lambda s: {"channel": "SMS"},
+    "confirmLoginChannelChange": lambda s: {"changeId": str(uuid.uuid4()), "code": "000000"},
     "changeCoordinator": lambda s: {"planId": s.world.plan_id, "personId": s.pid(RELATIVE)},
     "deactivateAccount": lambda s: {"personId": s.pid(OUTSIDER)},
     "reactivateAccount": lambda s: {"personId": s.pid(OUTSIDER)},
@@ -563,6 +571,7 @@ REFUSED = {
     "revokeApiKey",
     "createServiceUnit",
     "changeCoordinator",
+    "changeParticipantRole",
     "deactivateAccount",
     "reactivateAccount",
     "resendInvitation",
