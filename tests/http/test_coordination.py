@@ -381,3 +381,28 @@ async def test_links_go_to_the_persons_own_address(
     relative = world.actors[RELATIVE].user
     assert "reset-password?token=" in smtp.bodies_to(relative.email or "")[-1]
     assert len(smtp.bodies_to(asker.email or "")) == before
+
+
+async def test_a_local_admin_oversees_the_plans_of_their_unit_only(gateway: Gateway) -> None:
+    ours, theirs = await build_world(gateway), await build_world(gateway)
+    unit = ok(
+        await ours.post(SYSTEM_ADMIN, 'mutation { createServiceUnit(name: "Oppvekst") { id } }')
+    )["createServiceUnit"]["id"]
+    admin = await make_user(gateway.pool, f"lokal-{uuid.uuid4().hex[:6]}", roles=("LOCAL_ADMIN",))
+    token = await session_for(gateway.pool, admin, gateway.clock())
+    refused = await gateway.client.post(OVERVIEW, {"first": 100}, token=token)
+    assert error_codes(refused) == ["FORBIDDEN"]  # a LOCAL_ADMIN of no unit oversees nothing
+    async with gateway.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE persons SET service_unit_id = $1 WHERE id = $2",
+            uuid.UUID(unit),
+            admin.person_id,
+        )
+        await conn.execute(
+            "UPDATE plans SET service_unit_id = $1 WHERE id = $2",
+            uuid.UUID(unit),
+            uuid.UUID(ours.plan_id),
+        )
+    page = ok(await gateway.client.post(OVERVIEW, {"first": 100}, token=token))["planOverview"]
+    assert {e["node"]["id"] for e in page["edges"]} == {ours.plan_id}
+    assert theirs.plan_id != ours.plan_id
