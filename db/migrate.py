@@ -1,7 +1,10 @@
-"""Numbered SQL migrations, applied in one transaction under an advisory lock."""
+"""Numbered SQL migrations, applied in one transaction under an advisory lock. Each applied
+migration's SHA-256 is recorded; a migration file changed after it was applied stops
+`migrate` (and every start) instead of leaving databases that differ under one version."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
@@ -16,6 +19,22 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+
+class MigrationChanged(Exception):
+    """An applied migration's file no longer has the checksum recorded when it ran."""
+
+    def __init__(self, migration: Migration) -> None:
+        super().__init__(
+            f"migration {migration.version:04d}_{migration.name} was changed after it was"
+            " applied (its SHA-256 differs from the one recorded); put the released file back"
+            " and make the change as a new migration"
+        )
+        self.migration = migration
 
 
 def available() -> list[Migration]:
@@ -40,16 +59,30 @@ async def apply(conn: Conn) -> list[int]:
                    name text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        await conn.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text")
+        done = {
+            r["version"]: r["checksum"]
+            for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
+        }
         applied = []
         for migration in available():
             if migration.version in done:
+                recorded = done[migration.version]
+                if recorded is None:  # applied before checksums were kept: recorded now
+                    await conn.execute(
+                        "UPDATE schema_migrations SET checksum = $2 WHERE version = $1",
+                        migration.version,
+                        migration.checksum,
+                    )
+                elif recorded != migration.checksum:
+                    raise MigrationChanged(migration)
                 continue
             await conn.execute(migration.sql)
             await conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                 migration.version,
                 migration.name,
+                migration.checksum,
             )
             applied.append(migration.version)
         return applied

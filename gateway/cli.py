@@ -148,6 +148,7 @@ def _stop_on_sigterm() -> None:
 
 
 def _database(settings: Settings) -> str:
+    from db.migrate import MigrationChanged
     from gateway.database import CONNECT_ERRORS, database_url, migrate_database, unreachable
 
     dsn = database_url(settings)
@@ -155,6 +156,8 @@ def _database(settings: Settings) -> str:
         applied = asyncio.run(migrate_database(dsn))
     except CONNECT_ERRORS as exc:
         raise unreachable(dsn, exc) from None
+    except MigrationChanged as exc:
+        raise ConfigError(str(exc)) from None
     if applied:
         log.info("applied migrations %s", applied)
     return dsn

@@ -104,6 +104,42 @@ async def test_migrate_on_an_empty_database(empty_dsn: str, tmp_path: Path) -> N
     assert not (tmp_path / "data").exists()
 
 
+async def test_an_edited_applied_migration_stops_migrate_with_exit_2(
+    empty_dsn: str, tmp_path: Path
+) -> None:
+    """Each applied migration's SHA-256 is recorded; a file that no longer matches (here the
+    record is made to differ, as an edited file would) stops migrate before anything runs.
+    A database from before checksums gets them recorded on the next migrate."""
+    assert run(tmp_path, "migrate", DATABASE_URL=empty_dsn).returncode == 0
+    first = migrate.available()[0]
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        recorded = await conn.fetchval(
+            "SELECT checksum FROM schema_migrations WHERE version = $1", first.version
+        )
+        assert recorded == first.checksum
+        await conn.execute("UPDATE schema_migrations SET checksum = NULL")
+        assert run(tmp_path, "migrate", DATABASE_URL=empty_dsn).returncode == 0
+        assert (
+            await conn.fetchval("SELECT count(*) FROM schema_migrations WHERE checksum IS NULL")
+            == 0
+        )
+        await conn.execute(
+            "UPDATE schema_migrations SET checksum = repeat('0', 64) WHERE version = $1",
+            first.version,
+        )
+    finally:
+        await conn.close()
+    edited = run(tmp_path, "migrate", DATABASE_URL=empty_dsn)
+    assert edited.returncode == 2, edited.stderr
+    line = one_line_reason(edited.stderr)
+    assert f"{first.version:04d}_{first.name}" in line and "changed" in line, line
+    served = run(tmp_path, "serve", "--port", "0", DATABASE_URL=empty_dsn)
+    assert served.returncode == 2, served.stderr
+    assert f"plangruppe: migration {first.version:04d}_{first.name} was changed" in served.stderr
+    assert "Traceback" not in served.stderr
+
+
 async def test_two_migrations_started_at_once_do_not_race(empty_dsn: str, tmp_path: Path) -> None:
     """Both processes queue on the advisory lock; we hold it until both wait, then let go."""
     holder = await asyncpg.connect(empty_dsn)
