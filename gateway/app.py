@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
 import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -28,7 +30,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -55,6 +60,7 @@ from gateway.lifespan import lifespan
 from gateway.senders import Sender
 from gateway.settings import Settings
 from gateway.state import GatewayState
+from gateway.trusted_documents import DocumentNotTrusted
 from resolvers import live_share
 from resolvers.context import Clock, Context, utc_now
 from resolvers.loaders import Loaders
@@ -76,6 +82,22 @@ class _TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         except DatabaseUnavailable:
             await self.websocket.close(WS_TRY_AGAIN_LATER, "Service unavailable")
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Trusted documents hold here as over HTTP: the operation runs the manifest's text,
+        or is refused with an `error` frame (DOCUMENT_NOT_TRUSTED) and never starts."""
+        trusted = self.context.settings.trusted_documents
+        payload = message.get("payload")
+        if trusted is not None and isinstance(payload, dict) and self.connection_acknowledged:
+            try:
+                payload["query"] = trusted.resolve(payload)
+            except DocumentNotTrusted as refused:
+                error = GraphQLError(refused.message, extensions={"code": "DOCUMENT_NOT_TRUSTED"})
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
+
 
 class GatewayView(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, auth and HTTP status rules."""
@@ -90,7 +112,15 @@ class GatewayView(GraphQL[Context, None]):
             allowed_origins=settings.cors_origins,
             multipart_uploads_enabled=True,
         )
+        self.settings = settings
         self._state: GatewayState | None = None
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A GET naming a persisted document (documentId, or Apollo's extensions) is an
+        operation, not a visit to GraphiQL."""
+        params = request.query_params
+        named = params.get("documentId") is not None or params.get("extensions") is not None
+        return not named and bool(super().should_render_graphql_ide(request))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Development: GraphiQL from the package's own assets, not Strawberry's CDN page."""
@@ -160,7 +190,29 @@ class GatewayView(GraphQL[Context, None]):
             raise HTTPException(400, _MALFORMED_MULTIPART) from exc
         if not isinstance(operations, dict):
             raise HTTPException(400, _MALFORMED_MULTIPART)
-        return operations
+        trusted: dict[str, str] = self._trusted(operations)
+        return trusted
+
+    def parse_json(self, data: str | bytes) -> Any:
+        found = super().parse_json(data)
+        if isinstance(found, list):
+            return [self._trusted(item) for item in found]
+        return self._trusted(found)
+
+    def parse_query_params(self, params: Mapping[str, str | None]) -> dict[str, Any]:
+        found: dict[str, Any] = self._trusted(super().parse_query_params(params))
+        return found
+
+    def _trusted(self, request: Any) -> Any:
+        """With PLANGRUPPE_TRUSTED_DOCUMENTS: the request's query becomes its trusted
+        document's text, or it is refused (400 DOCUMENT_NOT_TRUSTED)."""
+        trusted = self.settings.trusted_documents
+        if trusted is None or not isinstance(request, dict):
+            return request
+        try:
+            return {**request, "query": trusted.resolve(request)}
+        except DocumentNotTrusted as refused:
+            raise _NotTrusted(refused.message) from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -259,9 +311,18 @@ _SUBSCRIPTIONS_OVER_WS = (
 )
 
 
+class _NotTrusted(HTTPException):
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
 def _http_error(exc: HTTPException, media_type: str) -> Response:
     """A request GraphQL refused before executing it (bad JSON, GET for a mutation …)."""
     content_type = CONTENT_TYPES[media_type]
+    if isinstance(exc, _NotTrusted):
+        return JSONResponse(
+            error_body(exc.reason, "DOCUMENT_NOT_TRUSTED"), status_code=400, media_type=content_type
+        )
     cause = exc.__cause__
     if isinstance(cause, InvalidOperationTypeError) and cause.operation_type is SUBSCRIPTION:
         return JSONResponse(

@@ -46,6 +46,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_IDENTITY_HASH_KEY", "HMAC key of national identity numbers"),
     ("PLANGRUPPE_REQUIRE_OIDC_FOR", "roles that may not log in by password"),
     ("PLANGRUPPE_OIDC_APP_REDIRECTS", "native apps' redirect URIs for login"),
+    ("PLANGRUPPE_TRUSTED_DOCUMENTS", "manifest: only these operations run"),
     ("PLANGRUPPE_TRUSTED_PROXIES", "proxies whose X-Forwarded-For counts"),
     ("PLANGRUPPE_EXPOSE_SQL_COUNT", "true: X-SQL-Statements (benchmarks)"),
     ("PLANGRUPPE_GC", "serve's garbage collector: tuned (default) or python"),

@@ -25,6 +25,7 @@ from gateway.oidc_settings import (
     parse_providers,
     parse_require,
 )
+from gateway.trusted_documents import TrustedDocuments
 from resolvers.secret_box import SecretBox, key_from_file, parse_keys
 
 OTP_CHANNELS = ("EMAIL", "SMS", "APP")
@@ -72,6 +73,8 @@ class Settings:
     identity_hash_key: bytes | None = field(default=None, repr=False)
     require_oidc_for: frozenset[str] = frozenset()
     oidc_app_redirects: tuple[str, ...] = ()
+    # PLANGRUPPE_TRUSTED_DOCUMENTS: only these operations run (gateway/trusted_documents.py).
+    trusted_documents: TrustedDocuments | None = None
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
         return next((p for p in self.oidc_providers if p.name == name), None)
@@ -135,6 +138,7 @@ class Settings:
             trusted_proxies=_networks(get("PLANGRUPPE_TRUSTED_PROXIES")),
             secret_keys=_secret_keys(get("PLANGRUPPE_SECRET_KEY")),
             **_oidc(get),
+            trusted_documents=_trusted(get("PLANGRUPPE_TRUSTED_DOCUMENTS")),
         )
         settings.check()
         return settings
@@ -182,6 +186,15 @@ def _oidc(get: Callable[[str], str | None]) -> dict[str, Any]:
         }
     except OidcConfigError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _trusted(path: str | None) -> TrustedDocuments | None:
+    if path is None:
+        return None
+    try:
+        return TrustedDocuments.load(path)
+    except ValueError as exc:
+        raise ConfigError(f"PLANGRUPPE_TRUSTED_DOCUMENTS: {exc}") from None
 
 
 def _hash_key(value: str | None) -> bytes | None:
