@@ -39,7 +39,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
 from db.pool import counting
-from gateway import files, graphiql, health, oidc_routes
+from gateway import files, graphiql, health, logs, oidc_routes
 from gateway.authentication import (
     AuthenticationMiddleware,
     CsrfMismatch,
@@ -205,7 +205,10 @@ class GatewayView(GraphQL[Context, None]):
 
     def _trusted(self, request: Any) -> Any:
         """With PLANGRUPPE_TRUSTED_DOCUMENTS: the request's query becomes its trusted
-        document's text, or it is refused (400 DOCUMENT_NOT_TRUSTED)."""
+        document's text, or it is refused (400 DOCUMENT_NOT_TRUSTED). The operation name
+        goes to this request's log lines."""
+        if isinstance(request, dict):
+            logs.set_operation(request.get("operationName"))
         trusted = self.settings.trusted_documents
         if trusted is None or not isinstance(request, dict):
             return request
@@ -294,6 +297,7 @@ class GatewayView(GraphQL[Context, None]):
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer
+        logs.viewer.set(str(viewer.person_id))
         context.token = found.token
         context.loaders = Loaders(context.pool, viewer.person_id)
         acknowledged: UnsetType = UNSET
@@ -419,6 +423,8 @@ def create_app(
         expose_headers=["Idempotent-Replayed", "Retry-After", "Content-Disposition"],
         max_age=600,
     )
+    # Outermost of all: every answer, refusals included, carries its request id.
+    app.add_middleware(logs.RequestContext)
     return app
 
 

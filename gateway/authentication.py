@@ -20,6 +20,7 @@ from asyncpg.pool import PoolConnectionProxy
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway import logs
 from gateway.database import UNAVAILABLE_ERRORS, query_within
 from gateway.http_limits import error_reply
 from resolvers import admin, auth
@@ -161,6 +162,9 @@ class AuthenticationMiddleware:
             except DatabaseUnavailable:
                 await unavailable(send)
                 return
+            found = scope["auth"].viewer
+            if found is not None:
+                logs.viewer.set(str(found.person_id))
         await self.app(scope, receive, send)
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from gateway import logs
 from gateway.runtime import tune_gc
 from gateway.settings import ConfigError, Settings
 from resolvers.secret_box import SecretBox, SecretKeyError, reseal_stored_secrets
@@ -47,6 +48,8 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_REQUIRE_OIDC_FOR", "roles that may not log in by password"),
     ("PLANGRUPPE_OIDC_APP_REDIRECTS", "native apps' redirect URIs for login"),
     ("PLANGRUPPE_TRUSTED_DOCUMENTS", "manifest: only these operations run"),
+    ("PLANGRUPPE_LOG_LEVEL", "DEBUG, INFO (default), WARNING or ERROR"),
+    ("PLANGRUPPE_LOG_FORMAT", "json (production default) or text"),
     ("PLANGRUPPE_TRUSTED_PROXIES", "proxies whose X-Forwarded-For counts"),
     ("PLANGRUPPE_EXPOSE_SQL_COUNT", "true: X-SQL-Statements (benchmarks)"),
     ("PLANGRUPPE_GC", "serve's garbage collector: tuned (default) or python"),
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(print_reference() if args.markdown else print_sdl())
             return 0
         settings = Settings.from_env()
+        logs.configure(settings.log_level, settings.log_format)
         if args.workers < 1 if args.command == "serve" else False:
             raise ConfigError("--workers must be at least 1")
         return _COMMANDS[args.command](settings, args)
@@ -204,7 +208,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="info",
+        log_config=logs.config(settings.log_level, settings.log_format),
         lifespan="on",
         # Off, as in the Node `ws` server: live messages are a few hundred bytes, and
         # permessage-deflate costs a compressor per socket and a compression per message and

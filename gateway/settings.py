@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import platformdirs
 from strawberry.http.websocket_origin import normalize_origin
 
+from gateway.logs import FORMATS, LEVELS
 from gateway.oidc_settings import (
     OidcConfigError,
     OidcProvider,
@@ -73,6 +74,9 @@ class Settings:
     identity_hash_key: bytes | None = field(default=None, repr=False)
     require_oidc_for: frozenset[str] = frozenset()
     oidc_app_redirects: tuple[str, ...] = ()
+    # PLANGRUPPE_LOG_LEVEL / PLANGRUPPE_LOG_FORMAT (gateway/logs.py).
+    log_level: str = "INFO"
+    log_format: str = "text"
     # PLANGRUPPE_TRUSTED_DOCUMENTS: only these operations run (gateway/trusted_documents.py).
     trusted_documents: TrustedDocuments | None = None
 
@@ -139,6 +143,13 @@ class Settings:
             secret_keys=_secret_keys(get("PLANGRUPPE_SECRET_KEY")),
             **_oidc(get),
             trusted_documents=_trusted(get("PLANGRUPPE_TRUSTED_DOCUMENTS")),
+            log_level=_choice(get("PLANGRUPPE_LOG_LEVEL"), "PLANGRUPPE_LOG_LEVEL", LEVELS, "INFO"),
+            log_format=_choice(
+                get("PLANGRUPPE_LOG_FORMAT"),
+                "PLANGRUPPE_LOG_FORMAT",
+                FORMATS,
+                "json" if mode == "production" else "text",
+            ),
         )
         settings.check()
         return settings
@@ -186,6 +197,15 @@ def _oidc(get: Callable[[str], str | None]) -> dict[str, Any]:
         }
     except OidcConfigError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _choice(value: str | None, name: str, allowed: tuple[str, ...], default: str) -> str:
+    if value is None:
+        return default
+    normal = value.upper() if allowed[0].isupper() else value.lower()
+    if normal not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return normal
 
 
 def _trusted(path: str | None) -> TrustedDocuments | None:
