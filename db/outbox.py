@@ -129,3 +129,14 @@ async def pending_secrets_for_update(conn: Conn, *, only_plain: bool) -> list[tu
 
 async def set_body(conn: Conn, outbox_id: int, body: str) -> None:
     await conn.execute("UPDATE outbox SET body = $2 WHERE id = $1", outbox_id, body)
+
+
+async def backlog(conn: Conn, now: dt.datetime) -> tuple[int, float]:
+    """Messages waiting to be sent, and the age in seconds of the oldest (metrics)."""
+    record = await conn.fetchrow(
+        "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox"
+        " WHERE sent_at IS NULL AND failed_at IS NULL"
+    )
+    assert record is not None
+    oldest = record["oldest"]
+    return int(record["n"]), (now - oldest).total_seconds() if oldest else 0.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,7 +40,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db import idempotency
 from db.pool import counting
-from gateway import files, graphiql, health, logs, oidc_routes
+from gateway import files, graphiql, health, logs, metrics, oidc_routes
 from gateway.authentication import (
     AuthenticationMiddleware,
     CsrfMismatch,
@@ -213,9 +214,11 @@ class GatewayView(GraphQL[Context, None]):
         if trusted is None or not isinstance(request, dict):
             return request
         try:
-            return {**request, "query": trusted.resolve(request)}
+            text = trusted.resolve(request)
         except DocumentNotTrusted as refused:
             raise _NotTrusted(refused.message) from None
+        metrics.trusted_operation.set(trusted.name_of(text))
+        return {**request, "query": text}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -233,10 +236,14 @@ class GatewayView(GraphQL[Context, None]):
             await request.close()  # an upload's temporary files
 
     async def _answer(self, request: Request) -> Response:
+        started = time.perf_counter()
+        metrics.trusted_operation.set(None)
         try:
             return await self.run(request)
         except HTTPException as exc:
             return _http_error(exc, _media_type(request))
+        finally:
+            metrics.observe_request(started)
 
     async def _idempotent(self, request: Request, key: str) -> Response:
         """A retry with the same Idempotency-Key returns the first result, creating nothing."""
@@ -390,6 +397,7 @@ def create_app(
             WebSocketRoute("/graphql", view),
             *files.routes(lambda: view.state),
             *oidc_routes.routes(lambda: view.state),
+            *metrics.routes(lambda: view.state, settings.metrics_token),
             health.route(lambda: view.running),
             *([] if settings.production else graphiql.routes()),
         ],

@@ -48,6 +48,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_REQUIRE_OIDC_FOR", "roles that may not log in by password"),
     ("PLANGRUPPE_OIDC_APP_REDIRECTS", "native apps' redirect URIs for login"),
     ("PLANGRUPPE_TRUSTED_DOCUMENTS", "manifest: only these operations run"),
+    ("PLANGRUPPE_METRICS_TOKEN", "bearer token for /metrics; unset: no /metrics"),
     ("PLANGRUPPE_LOG_LEVEL", "DEBUG, INFO (default), WARNING or ERROR"),
     ("PLANGRUPPE_LOG_FORMAT", "json (production default) or text"),
     ("PLANGRUPPE_TRUSTED_PROXIES", "proxies whose X-Forwarded-For counts"),

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from db.bus import MessageBus
 from db.pool import create_pool
+from gateway import metrics
 from gateway.outbox import OutboxWorker
 from gateway.senders import Sender, senders_from_settings
 from gateway.settings import Settings
@@ -81,7 +82,7 @@ def start_workers(
     )
     return [
         asyncio.create_task(worker.run_forever(), name="outbox"),
-        asyncio.create_task(jobs.run_forever(pool, clock), name="jobs"),
+        asyncio.create_task(jobs.run_forever(pool, clock, on_run=metrics.job_ran), name="jobs"),
     ]
 
 

@@ -74,6 +74,8 @@ class Settings:
     identity_hash_key: bytes | None = field(default=None, repr=False)
     require_oidc_for: frozenset[str] = frozenset()
     oidc_app_redirects: tuple[str, ...] = ()
+    # PLANGRUPPE_METRICS_TOKEN: /metrics for a scraper holding it (gateway/metrics.py).
+    metrics_token: str | None = field(default=None, repr=False)
     # PLANGRUPPE_LOG_LEVEL / PLANGRUPPE_LOG_FORMAT (gateway/logs.py).
     log_level: str = "INFO"
     log_format: str = "text"
@@ -143,6 +145,7 @@ class Settings:
             secret_keys=_secret_keys(get("PLANGRUPPE_SECRET_KEY")),
             **_oidc(get),
             trusted_documents=_trusted(get("PLANGRUPPE_TRUSTED_DOCUMENTS")),
+            metrics_token=_metrics_token(get("PLANGRUPPE_METRICS_TOKEN")),
             log_level=_choice(get("PLANGRUPPE_LOG_LEVEL"), "PLANGRUPPE_LOG_LEVEL", LEVELS, "INFO"),
             log_format=_choice(
                 get("PLANGRUPPE_LOG_FORMAT"),
@@ -197,6 +200,12 @@ def _oidc(get: Callable[[str], str | None]) -> dict[str, Any]:
         }
     except OidcConfigError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _metrics_token(value: str | None) -> str | None:
+    if value is not None and len(value) < 24:
+        raise ConfigError("PLANGRUPPE_METRICS_TOKEN must be at least 24 characters")
+    return value
 
 
 def _choice(value: str | None, name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
+
 MAX_ID = 200
 
 
@@ -35,11 +37,27 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _operation_name(text: str) -> str | None:
+    try:
+        document = parse(text)
+    except GraphQLError:
+        return None
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and definition.name is not None:
+            return definition.name.value
+    return None
+
+
 @dataclass(frozen=True)
 class TrustedDocuments:
     by_id: Mapping[str, str] = field(repr=False)
     texts: frozenset[str] = field(repr=False)  # sha256 of every trusted text
     source: str = ""
+    # sha256 of a trusted text -> its operation's name (the metrics' operation label)
+    names: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def name_of(self, text: str) -> str | None:
+        return self.names.get(_sha256(text))
 
     @classmethod
     def from_manifest(cls, data: object, source: str = "") -> TrustedDocuments:
@@ -73,7 +91,8 @@ class TrustedDocuments:
             hexadecimal = len(key) == 64 and all(c in "0123456789abcdef" for c in key)
             if hexadecimal and _sha256(text) != key:
                 raise ValueError(f"document {key[:12]}… does not hash to its id")
-        return cls(documents, frozenset(_sha256(t) for t in documents.values()), source)
+        names = {_sha256(t): name for t in documents.values() if (name := _operation_name(t))}
+        return cls(documents, frozenset(_sha256(t) for t in documents.values()), source, names)
 
     @classmethod
     def load(cls, path: str) -> TrustedDocuments:

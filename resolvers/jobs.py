@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -61,15 +62,25 @@ async def prune_throttle_rows(pool: asyncpg.Pool, clock: Clock) -> int:
         return await accounts.prune_throttle_rows(conn, clock() - THROTTLE_ROWS_KEPT)
 
 
-async def run_forever(pool: asyncpg.Pool, clock: Clock, interval: float = 3600.0) -> None:
-    """Hourly; the job itself decides what is due today and never repeats a warning."""
+async def run_forever(
+    pool: asyncpg.Pool,
+    clock: Clock,
+    interval: float = 3600.0,
+    on_run: Callable[[str, bool], None] | None = None,
+) -> None:
+    """Hourly; the job itself decides what is due today and never repeats a warning.
+    ``on_run(job, ok)`` is told of every run (the metrics)."""
     while True:
         try:
             count = await warn_expiring_consents(pool, clock)
             await prune_throttle_rows(pool, clock)
         except (OSError, asyncpg.PostgresError) as exc:
             log.error("consent-expiry job failed, will try again: %s", exc)
+            if on_run is not None:
+                on_run("consent_expiry", False)
         else:
+            if on_run is not None:
+                on_run("consent_expiry", True)
             if count:
                 log.info("queued %s consent-expiry warnings", count)
         await asyncio.sleep(interval)

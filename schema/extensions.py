@@ -44,6 +44,7 @@ from strawberry.extensions import (
 )
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from gateway import metrics
 from resolvers import access_log, policy, validation
 from resolvers.context import Context
 from resolvers.errors import CODES, forbidden
@@ -110,7 +111,9 @@ class ErrorCodes(MaskErrors):
         )
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [_with_code(e) for e in super()._process_errors(errors)]
+        processed = [_with_code(e) for e in super()._process_errors(errors)]
+        metrics.count_errors([(e.extensions or {}).get("code") for e in processed])
+        return processed
 
 
 def _with_code(error: GraphQLError) -> GraphQLError:
