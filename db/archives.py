@@ -71,3 +71,18 @@ async def content(conn: Conn, archive_id: uuid.UUID, kind: str) -> tuple[Archive
     values = dict(record)
     data = values.pop("data")
     return ArchiveRow(**values), bytes(data)
+
+
+async def due_for_archive(conn: Conn, before: dt.datetime, limit: int) -> list[uuid.UUID]:
+    """Plans the archive routine owes a snapshot, locked for this transaction (another
+    process skips them): active plans not archived since ``before``, and ended plans never
+    archived since they ended."""
+    records = await conn.fetch(
+        "SELECT id FROM plans WHERE (status = 'ACTIVE' AND (last_archived_at IS NULL"
+        " OR last_archived_at < $1))"
+        " OR (status = 'ENDED' AND (last_archived_at IS NULL OR last_archived_at < changed_at))"
+        " ORDER BY last_archived_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        before,
+        limit,
+    )
+    return [r["id"] for r in records]

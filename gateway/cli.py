@@ -386,8 +386,9 @@ async def _jobs(settings: Settings, *, once: bool) -> int:
         if once:
             queued = await jobs.warn_expiring_consents(pool, utc_now)
             print("another process is running the job" if queued is None else f"queued {queued}")
+            print(f"archived {await jobs.archive_due(pool, settings, utc_now)}")
         else:
-            await jobs.run_forever(pool, utc_now)
+            await jobs.run_forever(pool, utc_now, settings=settings)
     finally:
         await pool.close()
     return 0

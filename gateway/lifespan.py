@@ -82,7 +82,9 @@ def start_workers(
     )
     return [
         asyncio.create_task(worker.run_forever(), name="outbox"),
-        asyncio.create_task(jobs.run_forever(pool, clock, on_run=metrics.job_ran), name="jobs"),
+        asyncio.create_task(
+            jobs.run_forever(pool, clock, on_run=metrics.job_ran, settings=settings), name="jobs"
+        ),
     ]
 
 

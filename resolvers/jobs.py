@@ -6,14 +6,19 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import accounts, reports
-from resolvers import notify, texts
-from resolvers.context import Clock
+from db import accounts, archives, reports
+from resolvers import lifecycle, notify, texts
+from resolvers.context import Clock, Context
+from resolvers.loaders import Loaders
 from resolvers.policy.consent import CUT_OFF
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 log = logging.getLogger("plangruppe.jobs")
 
@@ -62,15 +67,55 @@ async def prune_throttle_rows(pool: asyncpg.Pool, clock: Clock) -> int:
         return await accounts.prune_throttle_rows(conn, clock() - THROTTLE_ROWS_KEPT)
 
 
+# Samspill's rule: every active plan is archived at least twice a year.
+ARCHIVE_EVERY = dt.timedelta(days=182)
+ARCHIVES_PER_RUN = 25
+
+
+async def archive_due(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> int:
+    """The archive routine: snapshots of the plans that are due (ARCHIVE_EVERY since the last,
+    or ended without one since), a few per run; each plan locked while it is archived, so
+    processes running the job at once never archive one plan twice."""
+    ctx = Context(
+        pool=pool,
+        settings=settings,
+        clock=clock,
+        viewer=None,
+        client_addr=None,
+        loaders=Loaders(pool, None),
+    )
+    done = 0
+    async with pool.acquire() as conn, conn.transaction():
+        due = await archives.due_for_archive(conn, clock() - ARCHIVE_EVERY, ARCHIVES_PER_RUN)
+        for plan_id in due:
+            await lifecycle.archive_snapshot(conn, ctx, plan_id, "Arkivert automatisk")
+            done += 1
+    return done
+
+
 async def run_forever(
     pool: asyncpg.Pool,
     clock: Clock,
     interval: float = 3600.0,
     on_run: Callable[[str, bool], None] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Hourly; the job itself decides what is due today and never repeats a warning.
-    ``on_run(job, ok)`` is told of every run (the metrics)."""
+    ``on_run(job, ok)`` is told of every run (the metrics). With ``settings`` the archive
+    routine runs too."""
     while True:
+        if settings is not None:
+            try:
+                archived = await archive_due(pool, settings, clock)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("archive routine failed, will try again: %s", exc)
+                if on_run is not None:
+                    on_run("archive", False)
+            else:
+                if on_run is not None:
+                    on_run("archive", True)
+                if archived:
+                    log.info("archived %s plans", archived)
         try:
             count = await warn_expiring_consents(pool, clock)
             await prune_throttle_rows(pool, clock)

@@ -20,7 +20,9 @@ from resolvers.messages import visible as message_visible
 from resolvers.policy.build import facts, owner_facts
 
 
-async def _archive(conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | None) -> ArchiveRow:
+async def archive_snapshot(
+    conn: Conn, ctx: Context, plan_id: uuid.UUID, reason: str | None
+) -> ArchiveRow:
     """Snapshot the whole plan as it is now: canonical JSON, its SHA-256 and a PDF."""
     doc = await snapshot.build(conn, plan_id)
     data = snapshot.canonical(doc)
@@ -57,7 +59,7 @@ async def end_plan(ctx: Context, plan_id: str, end_date: dt.date, reason: str) -
         await plans.update_plan(
             conn, pid, {"status": "ENDED", "end_date": end_date, "end_reason": why}, ctx.now()
         )
-        await _archive(conn, ctx, pid, f"Avsluttet: {why}")
+        await archive_snapshot(conn, ctx, pid, f"Avsluttet: {why}")
         await audited(conn, ctx, "plan.ended", target=pid, detail={"endDate": str(end_date)})
         await notify_access_changed(conn, f"plan:{pid}")
     ctx.reload_loaders()
@@ -70,7 +72,7 @@ async def archive_plan(ctx: Context, plan_id: str) -> ArchiveRow:
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await locked_view(conn, ctx, pid)
         deny(policy.coordinator_denial(facts(view), allow_ended=True))
-        row = await _archive(conn, ctx, pid, "Arkivert av koordinator")
+        row = await archive_snapshot(conn, ctx, pid, "Arkivert av koordinator")
     ctx.reload_loaders()
     return row
 
