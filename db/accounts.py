@@ -569,20 +569,6 @@ async def record_reset_request(
     )
 
 
-async def prune_throttle_rows(conn: Conn, before: dt.datetime) -> int:
-    """Drop login attempts, reset requests and spent login challenges older than ``before``:
-    the throttles look back 30 minutes at most, and the audit log keeps the history."""
-    deleted = 0
-    for sql in (
-        "DELETE FROM login_attempts WHERE at < $1",
-        "DELETE FROM password_reset_requests WHERE at < $1",
-        "DELETE FROM login_challenges WHERE expires_at < $1",
-    ):
-        status: str = await conn.execute(sql, before)
-        deleted += int(status.split()[-1])
-    return deleted
-
-
 async def session_provider_logout(
     conn: Conn, session_id: uuid.UUID
 ) -> tuple[str | None, str | None]:

@@ -48,6 +48,10 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_REQUIRE_OIDC_FOR", "roles that may not log in by password"),
     ("PLANGRUPPE_OIDC_APP_REDIRECTS", "native apps' redirect URIs for login"),
     ("PLANGRUPPE_TRUSTED_DOCUMENTS", "manifest: only these operations run"),
+    ("PLANGRUPPE_RETAIN_SESSIONS_DAYS", "days expired sessions and links are kept (30)"),
+    ("PLANGRUPPE_RETAIN_LOGIN_ATTEMPTS_DAYS", "days login attempts are kept (90)"),
+    ("PLANGRUPPE_RETAIN_IDEMPOTENCY_DAYS", "days idempotency keys are kept (7)"),
+    ("PLANGRUPPE_RETAIN_OUTBOX_DAYS", "days sent mail and SMS are kept (30)"),
     ("PLANGRUPPE_METRICS_TOKEN", "bearer token for /metrics; unset: no /metrics"),
     ("PLANGRUPPE_LOG_LEVEL", "DEBUG, INFO (default), WARNING or ERROR"),
     ("PLANGRUPPE_LOG_FORMAT", "json (production default) or text"),
@@ -387,6 +391,7 @@ async def _jobs(settings: Settings, *, once: bool) -> int:
             queued = await jobs.warn_expiring_consents(pool, utc_now)
             print("another process is running the job" if queued is None else f"queued {queued}")
             print(f"archived {await jobs.archive_due(pool, settings, utc_now)}")
+            print(f"purged {await jobs.purge_expired(pool, settings, utc_now)}")
         else:
             await jobs.run_forever(pool, utc_now, settings=settings)
     finally:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import platformdirs
 from strawberry.http.websocket_origin import normalize_origin
 
+from db.retention import Retention
 from gateway.logs import FORMATS, LEVELS
 from gateway.oidc_settings import (
     OidcConfigError,
@@ -74,6 +75,8 @@ class Settings:
     identity_hash_key: bytes | None = field(default=None, repr=False)
     require_oidc_for: frozenset[str] = frozenset()
     oidc_app_redirects: tuple[str, ...] = ()
+    # PLANGRUPPE_RETAIN_*_DAYS: how long expired rows are kept (db/retention.py).
+    retention: Retention = field(default_factory=Retention)
     # PLANGRUPPE_METRICS_TOKEN: /metrics for a scraper holding it (gateway/metrics.py).
     metrics_token: str | None = field(default=None, repr=False)
     # PLANGRUPPE_LOG_LEVEL / PLANGRUPPE_LOG_FORMAT (gateway/logs.py).
@@ -146,6 +149,24 @@ class Settings:
             **_oidc(get),
             trusted_documents=_trusted(get("PLANGRUPPE_TRUSTED_DOCUMENTS")),
             metrics_token=_metrics_token(get("PLANGRUPPE_METRICS_TOKEN")),
+            retention=Retention(
+                sessions_days=_positive(
+                    get("PLANGRUPPE_RETAIN_SESSIONS_DAYS"), "PLANGRUPPE_RETAIN_SESSIONS_DAYS", 30
+                ),
+                login_attempts_days=_positive(
+                    get("PLANGRUPPE_RETAIN_LOGIN_ATTEMPTS_DAYS"),
+                    "PLANGRUPPE_RETAIN_LOGIN_ATTEMPTS_DAYS",
+                    90,
+                ),
+                idempotency_days=_positive(
+                    get("PLANGRUPPE_RETAIN_IDEMPOTENCY_DAYS"),
+                    "PLANGRUPPE_RETAIN_IDEMPOTENCY_DAYS",
+                    7,
+                ),
+                outbox_days=_positive(
+                    get("PLANGRUPPE_RETAIN_OUTBOX_DAYS"), "PLANGRUPPE_RETAIN_OUTBOX_DAYS", 30
+                ),
+            ),
             log_level=_choice(get("PLANGRUPPE_LOG_LEVEL"), "PLANGRUPPE_LOG_LEVEL", LEVELS, "INFO"),
             log_format=_choice(
                 get("PLANGRUPPE_LOG_FORMAT"),

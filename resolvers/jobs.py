@@ -1,4 +1,5 @@
-"""Scheduled jobs: the consent-expiry warnings (samtykke utløper) and pruning of throttle rows."""
+"""Scheduled jobs: the consent-expiry warnings (samtykke utløper), the archive routine and
+retention (expired rows purged)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import accounts, archives, reports
+from db import archives, reports, retention
 from resolvers import lifecycle, notify, texts
+from resolvers.auth import SESSION_IDLE
 from resolvers.context import Clock, Context
 from resolvers.loaders import Loaders
 from resolvers.policy.consent import CUT_OFF
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("plangruppe.jobs")
 
 THRESHOLDS = (30, 7)
-THROTTLE_ROWS_KEPT = dt.timedelta(days=1)
 _LOCK_KEY = 0x636F6E73656E74  # any constant shared by every gateway process
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -60,13 +61,6 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
         return sent
 
 
-async def prune_throttle_rows(pool: asyncpg.Pool, clock: Clock) -> int:
-    """Login attempts, reset requests and login challenges older than a day go: without
-    this the tables grow with every attempt an attacker makes."""
-    async with pool.acquire() as conn:
-        return await accounts.prune_throttle_rows(conn, clock() - THROTTLE_ROWS_KEPT)
-
-
 # Samspill's rule: every active plan is archived at least twice a year.
 ARCHIVE_EVERY = dt.timedelta(days=182)
 ARCHIVES_PER_RUN = 25
@@ -93,6 +87,16 @@ async def archive_due(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> i
     return done
 
 
+async def purge_expired(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> int:
+    """Retention: rows past their time (db/retention.py, the settings' days) go."""
+    async with pool.acquire() as conn, conn.transaction():
+        gone = await retention.purge(conn, clock(), settings.retention, SESSION_IDLE)
+    total = sum(gone.values())
+    if total:
+        log.info("retention: deleted %s", {k: v for k, v in gone.items() if v})
+    return total
+
+
 async def run_forever(
     pool: asyncpg.Pool,
     clock: Clock,
@@ -116,9 +120,17 @@ async def run_forever(
                     on_run("archive", True)
                 if archived:
                     log.info("archived %s plans", archived)
+            try:
+                await purge_expired(pool, settings, clock)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.error("retention purge failed, will try again: %s", exc)
+                if on_run is not None:
+                    on_run("retention", False)
+            else:
+                if on_run is not None:
+                    on_run("retention", True)
         try:
             count = await warn_expiring_consents(pool, clock)
-            await prune_throttle_rows(pool, clock)
         except (OSError, asyncpg.PostgresError) as exc:
             log.error("consent-expiry job failed, will try again: %s", exc)
             if on_run is not None:
