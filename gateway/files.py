@@ -14,7 +14,7 @@ from starlette.routing import Route
 from gateway.authentication import credentials
 from gateway.http_limits import json_error
 from gateway.state import GatewayState
-from resolvers import access_log, content, lifecycle
+from resolvers import access_log, content, lifecycle, person_data
 from resolvers.context import Context
 
 _STATUS_OF_CODE = {
@@ -77,7 +77,21 @@ def routes(state: Callable[[], GatewayState]) -> list[Route]:
             await access_log.flush(ctx)
         return _file(data, "application/pdf", "plan.pdf")
 
+    async def person_export(request: Request) -> Response:
+        """Innsyn: everything held about a person, as JSON."""
+        ctx = _file_context(state, request)
+        if isinstance(ctx, Response):
+            return ctx
+        try:
+            data = await person_data.export(ctx, request.path_params["person_id"])
+        except GraphQLError as exc:
+            return _refusal(exc)
+        finally:
+            await access_log.flush(ctx)
+        return _file(data, "application/json", "mine-data.json")
+
     return [
+        Route("/persons/{person_id}/export.json", person_export, methods=["GET"]),
         Route("/plans/{plan_id}/documents/{document_id}", download, methods=["GET"]),
         Route("/plans/{plan_id}/archives/{archive_id}.{kind}", archive, methods=["GET"]),
         Route("/plans/{plan_id}/print.pdf", print_plan, methods=["GET"]),

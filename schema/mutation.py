@@ -18,6 +18,7 @@ from resolvers import (
     guard,
     lifecycle,
     oidc,
+    person_data,
     persons,
     plans,
 )
@@ -161,6 +162,15 @@ class Mutation:
     )
     async def start_password_reset(self, info: Info, person_id: strawberry.ID) -> bool:
         return await account_admin.start_password_reset(info.context, person_id)
+
+    @strawberry.mutation(
+        description="Erase a person (GDPR Art. 17): SYSTEM_ADMIN, for a person who takes part in"
+        " no plan and whom no kept record (access log, audit log, a plan they created) names;"
+        " their account, sessions and settings go with them. BAD_USER_INPUT otherwise, with"
+        " nothing erased. Their data first: GET /persons/{id}/export.json."
+    )
+    async def erase_person(self, info: Info, person_id: strawberry.ID) -> bool:
+        return await person_data.erase(info.context, person_id)
 
     @strawberry.mutation(
         description="Link a login identity (a national identity number for ID-porten/HelseID,"

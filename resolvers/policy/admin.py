@@ -69,6 +69,18 @@ ACCOUNT_MANAGE = Rule(
     ),
 )
 
+PERSON_EXPORT = Rule(
+    "person_export",
+    "Innsyn (GDPR Art. 15): everything held about a person, as JSON, for the person"
+    " themself, SYSTEM_ADMIN, or a LOCAL_ADMIN of the person's service unit.",
+    case(
+        (F.is_self, None),
+        (Overlaps(F.global_roles, (SYSTEM_ADMIN,)), None),
+        (And(Overlaps(F.global_roles, (LOCAL_ADMIN,)), _SAME_UNIT), None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
 KEEPS_PERSON_REGISTER = Rule(
     "keeps_person_register",
     "Who keeps the person register for this person: SYSTEM_ADMIN, or a LOCAL_ADMIN of the"
@@ -94,6 +106,11 @@ SERVICE_UNIT_ADMIN = _roles(
     SYSTEM_ADMIN,
     name="service_unit_admin",
     doc="Service units (tjenesteenheter) are managed by SYSTEM_ADMIN.",
+)
+PERSON_ERASURE = _roles(
+    SYSTEM_ADMIN,
+    name="person_erasure",
+    doc="Erasing a person (GDPR Art. 17) who takes part in no plan: SYSTEM_ADMIN.",
 )
 API_KEY_ADMIN = _roles(
     SYSTEM_ADMIN, name="api_key_admin", doc="Issuing and revoking API keys: SYSTEM_ADMIN."
@@ -169,6 +186,26 @@ def account_manage_denial(
         "coordinates_all_plans_of_person": coordinates_all_plans_of_person,
     }
     return _verdict(ACCOUNT_MANAGE, env)
+
+
+def person_export_denial(
+    global_roles: Set[str],
+    *,
+    is_self: bool,
+    viewer_unit: uuid.UUID | None,
+    person_unit: uuid.UUID | None,
+) -> Denial:
+    env: dict[str, object] = {
+        "global_roles": global_roles,
+        "is_self": is_self,
+        "viewer_unit": viewer_unit,
+        "person_unit": person_unit,
+    }
+    return _verdict(PERSON_EXPORT, env)
+
+
+def person_erasure_denial(global_roles: Set[str]) -> Denial:
+    return _verdict(PERSON_ERASURE, {"global_roles": global_roles})
 
 
 def plan_create_denial(global_roles: Set[str]) -> Denial:
