@@ -399,6 +399,7 @@ def create_app(
             *oidc_routes.routes(lambda: view.state),
             *metrics.routes(lambda: view.state, settings.metrics_token),
             health.route(lambda: view.running),
+            health.live_route(),
             *([] if settings.production else graphiql.routes()),
         ],
         lifespan=lifespan(

@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the API reference in Markdown instead (docs/schema-reference.md)",
     )
-    jobs = sub.add_parser("run-jobs", help="run the scheduled jobs (consent-expiry warnings)")
+    jobs = sub.add_parser(
+        "run-jobs", help="run the scheduled jobs (consent warnings, archive routine, retention)"
+    )
     jobs.add_argument("--once", action="store_true", help="run what is due, then exit")
     sub.add_parser(
         "rotate-secrets",

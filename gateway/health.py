@@ -1,4 +1,6 @@
-"""GET /health for a load balancer's probe: 200 when the database answers in time, else 503."""
+"""GET /health for a load balancer's probe (readiness): 200 when the database answers in
+time, else 503. GET /live (liveness): 200 while the process serves, whatever the database
+does, so an orchestrator does not restart every gateway when PostgreSQL is away."""
 
 from __future__ import annotations
 
@@ -33,6 +35,13 @@ def route(state: Callable[[], GatewayState | None]) -> Route:
         return JSONResponse({"status": "ok"})
 
     return Route("/health", health)
+
+
+def live_route() -> Route:
+    async def live(_: Request) -> Response:
+        return JSONResponse({"status": "live"})
+
+    return Route("/live", live, methods=["GET"])
 
 
 async def _select_one(conn: Conn) -> object:

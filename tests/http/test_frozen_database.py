@@ -131,8 +131,9 @@ async def test_a_hung_database_is_503_json_on_every_route_and_all_works_after(
 
     async with httpx.AsyncClient(base_url=gateway.url) as http:
         with cluster.frozen():
-            health, graphql, printed, anonymous, ws_code = await asyncio.gather(
+            health, live, graphql, printed, anonymous, ws_code = await asyncio.gather(
                 http.get("/health", timeout=HEALTH_BOUND),
+                http.get("/live", timeout=HEALTH_BOUND),
                 http.post("/graphql", json=me, headers=auth, timeout=LOOKUP_BOUND),
                 http.get(f"/plans/{uuid.uuid4()}/print.pdf", headers=auth, timeout=LOOKUP_BOUND),
                 # No token, nothing to look up: answered without the database.
@@ -141,6 +142,8 @@ async def test_a_hung_database_is_503_json_on_every_route_and_all_works_after(
             )
         assert health.status_code == 503, health.text
         assert health.json() == {"status": "database unavailable"}
+        # Liveness does not follow the database: no restart of every gateway meanwhile.
+        assert live.status_code == 200 and live.json() == {"status": "live"}
         service_unavailable(graphql)
         service_unavailable(printed)
         assert anonymous.json() == {"data": {"__typename": "Query"}}
