@@ -6,6 +6,7 @@ append-only for the application's role."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from db.pool import Conn
@@ -19,6 +20,7 @@ class Retention:
     login_attempts_days: int = 90  # login attempts and reset requests
     idempotency_days: int = 7
     outbox_days: int = 30  # sent (or given up) mail and SMS
+    plan_content_years: int = 10  # an ended plan's content, after its end date
 
 
 async def purge(
@@ -63,3 +65,38 @@ async def purge(
         status: str = await conn.execute(sql, *args)
         gone[table] = int(status.split()[-1])
     return gone
+
+
+async def purge_plan_content(
+    conn: Conn, today: dt.date, now: dt.datetime, keep: Retention, limit: int = 50
+) -> list[uuid.UUID]:
+    """The content of plans that ended more than ``plan_content_years`` ago: messages,
+    comments, calendar entries, documents, activities and goals. The plan's header, its
+    participants and its sealed archives (which hold all of it) stay. A few plans a run,
+    each locked while it is emptied."""
+    cut_off = today.replace(year=today.year - keep.plan_content_years)
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM plans WHERE status = 'ENDED' AND end_date < $1"
+            " AND content_purged_at IS NULL ORDER BY end_date, id LIMIT $2"
+            " FOR UPDATE SKIP LOCKED",
+            cut_off,
+            limit,
+        )
+    ]
+    if not ids:
+        return []
+    for sql in (
+        "DELETE FROM comments WHERE plan_id = ANY($1)",
+        "DELETE FROM messages WHERE plan_id = ANY($1)",
+        "DELETE FROM calendar_entries WHERE plan_id = ANY($1)",
+        "DELETE FROM documents WHERE plan_id = ANY($1)",
+        "DELETE FROM activities WHERE plan_id = ANY($1)",
+        # Sub-goals first: a goal's parent must outlive it.
+        "DELETE FROM goals WHERE plan_id = ANY($1) AND parent_id IS NOT NULL",
+        "DELETE FROM goals WHERE plan_id = ANY($1)",
+    ):
+        await conn.execute(sql, ids)
+    await conn.execute("UPDATE plans SET content_purged_at = $2 WHERE id = ANY($1)", ids, now)
+    return ids

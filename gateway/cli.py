@@ -52,6 +52,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_RETAIN_LOGIN_ATTEMPTS_DAYS", "days login attempts are kept (90)"),
     ("PLANGRUPPE_RETAIN_IDEMPOTENCY_DAYS", "days idempotency keys are kept (7)"),
     ("PLANGRUPPE_RETAIN_OUTBOX_DAYS", "days sent mail and SMS are kept (30)"),
+    ("PLANGRUPPE_RETAIN_PLAN_CONTENT_YEARS", "years an ended plan's content is kept (10)"),
     ("PLANGRUPPE_METRICS_TOKEN", "bearer token for /metrics; unset: no /metrics"),
     ("PLANGRUPPE_LOG_LEVEL", "DEBUG, INFO (default), WARNING or ERROR"),
     ("PLANGRUPPE_LOG_FORMAT", "json (production default) or text"),

@@ -166,6 +166,11 @@ class Settings:
                 outbox_days=_positive(
                     get("PLANGRUPPE_RETAIN_OUTBOX_DAYS"), "PLANGRUPPE_RETAIN_OUTBOX_DAYS", 30
                 ),
+                plan_content_years=_positive(
+                    get("PLANGRUPPE_RETAIN_PLAN_CONTENT_YEARS"),
+                    "PLANGRUPPE_RETAIN_PLAN_CONTENT_YEARS",
+                    10,
+                ),
             ),
             log_level=_choice(get("PLANGRUPPE_LOG_LEVEL"), "PLANGRUPPE_LOG_LEVEL", LEVELS, "INFO"),
             log_format=_choice(

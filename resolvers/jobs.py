@@ -14,6 +14,7 @@ import asyncpg
 
 from db import archives, reports, retention
 from resolvers import lifecycle, notify, texts
+from resolvers.audit_trail import audited
 from resolvers.auth import SESSION_IDLE
 from resolvers.context import Clock, Context
 from resolvers.loaders import Loaders
@@ -70,14 +71,7 @@ async def archive_due(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> i
     """The archive routine: snapshots of the plans that are due (ARCHIVE_EVERY since the last,
     or ended without one since), a few per run; each plan locked while it is archived, so
     processes running the job at once never archive one plan twice."""
-    ctx = Context(
-        pool=pool,
-        settings=settings,
-        clock=clock,
-        viewer=None,
-        client_addr=None,
-        loaders=Loaders(pool, None),
-    )
+    ctx = _system_context(pool, settings, clock)
     done = 0
     async with pool.acquire() as conn, conn.transaction():
         due = await archives.due_for_archive(conn, clock() - ARCHIVE_EVERY, ARCHIVES_PER_RUN)
@@ -88,13 +82,34 @@ async def archive_due(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> i
 
 
 async def purge_expired(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> int:
-    """Retention: rows past their time (db/retention.py, the settings' days) go."""
+    """Retention: rows past their time (db/retention.py, the settings' periods) go, and so
+    does the content of plans that ended longer ago than their retention (archives stay)."""
+    ctx = _system_context(pool, settings, clock)
+    now = clock()
     async with pool.acquire() as conn, conn.transaction():
-        gone = await retention.purge(conn, clock(), settings.retention, SESSION_IDLE)
+        gone = await retention.purge(conn, now, settings.retention, SESSION_IDLE)
+        emptied = await retention.purge_plan_content(
+            conn, now.astimezone(OSLO).date(), now, settings.retention
+        )
+        for plan_id in emptied:
+            await audited(conn, ctx, "plan.content_purged", target=plan_id, actor_id=None)
+    gone["plans_emptied"] = len(emptied)
     total = sum(gone.values())
     if total:
         log.info("retention: deleted %s", {k: v for k, v in gone.items() if v})
     return total
+
+
+def _system_context(pool: asyncpg.Pool, settings: Settings, clock: Clock) -> Context:
+    """The context of the scheduled jobs' own acts (audited without an actor)."""
+    return Context(
+        pool=pool,
+        settings=settings,
+        clock=clock,
+        viewer=None,
+        client_addr=None,
+        loaders=Loaders(pool, None),
+    )
 
 
 async def run_forever(
