@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     send = sub.add_parser("send-notifications", help="run the outbox worker")
     send.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    drop = sub.add_parser(
+        "drop-log-partitions",
+        help="drop the access and audit logs' months older than their retention (run it as"
+        " the role that owns the tables: docs/operations.md, 'Retention')",
+    )
+    drop.add_argument("--older-than-years", type=int, default=10, help="keep this many years (10)")
+    drop.add_argument("--dry-run", action="store_true", help="only list what would go")
     return parser
 
 
@@ -402,6 +409,43 @@ async def _jobs(settings: Settings, *, once: bool) -> int:
     return 0
 
 
+def _drop_log_partitions(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.older_than_years <= 100:
+        raise ConfigError("--older-than-years must be between 1 and 100")
+    return asyncio.run(_drop_partitions(settings, args.older_than_years, args.dry_run))
+
+
+async def _drop_partitions(settings: Settings, years: int, dry_run: bool) -> int:
+    import datetime as dt
+
+    from db import audit, log_partitions
+    from resolvers.context import utc_now
+
+    now = utc_now()
+    keep_from = (now.year - years, now.month)
+    pool = await _open_pool(settings)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            old = [
+                p.name for p in await log_partitions.monthly(conn) if (p.year, p.month) < keep_from
+            ]
+            if dry_run:
+                print("\n".join(old) if old else "nothing to drop")
+                return 0
+            dropped = await log_partitions.drop_before(conn, *keep_from)
+            await audit.record(
+                conn,
+                at=now,
+                actor_id=None,
+                action="logs.partitions_dropped",
+                detail={"partitions": dropped, "before": dt.date(*keep_from, 1).isoformat()},
+            )
+    finally:
+        await pool.close()
+    print(f"dropped {len(dropped)} partitions" + (": " + ", ".join(dropped) if dropped else ""))
+    return 0
+
+
 _COMMANDS = {
     "serve": _serve,
     "migrate": _migrate,
@@ -409,4 +453,5 @@ _COMMANDS = {
     "send-notifications": _send_notifications,
     "run-jobs": _run_jobs,
     "rotate-secrets": _rotate_secrets,
+    "drop-log-partitions": _drop_log_partitions,
 }

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import archives, reports, retention
+from db import archives, log_partitions, reports, retention
 from resolvers import lifecycle, notify, texts
 from resolvers.audit_trail import audited
 from resolvers.auth import SESSION_IDLE
@@ -93,6 +93,8 @@ async def purge_expired(pool: asyncpg.Pool, settings: Settings, clock: Clock) ->
         )
         for plan_id in emptied:
             await audited(conn, ctx, "plan.content_purged", target=plan_id, actor_id=None)
+        # The logs' partitions for the months ahead, so no month falls into the default one.
+        gone["log_partitions_made"] = await log_partitions.ensure(conn, now.astimezone(OSLO).date())
     gone["plans_emptied"] = len(emptied)
     total = sum(gone.values())
     if total:
