@@ -60,6 +60,9 @@ class CalendarRow:
     ends_at: dt.datetime | None
     location: str | None
     created_by: uuid.UUID
+    updated_at: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    cancel_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,19 @@ class DocumentRow:
     sha256: str
     uploaded_by: uuid.UUID
     uploaded_at: dt.datetime
+    withdrawn_at: dt.datetime | None = None
 
 
 _GOAL = "id, plan_id, parent_id, title, description, status, responsible_id, created_at"
 _ACTIVITY = "id, plan_id, goal_id, title, description, status, responsible_id, start_date, end_date"
 _COMMENT = "id, plan_id, goal_id, activity_id, author_id, body, created_at"
-_CALENDAR = "id, plan_id, title, starts_at, ends_at, location, created_by"
-_DOCUMENT = "id, plan_id, name, content_type, size_bytes, sha256, uploaded_by, uploaded_at"
+_CALENDAR = (
+    "id, plan_id, title, starts_at, ends_at, location, created_by, updated_at, cancelled_at,"
+    " cancel_reason"
+)
+_DOCUMENT = (
+    "id, plan_id, name, content_type, size_bytes, sha256, uploaded_by, uploaded_at, withdrawn_at"
+)
 
 
 def _group(
@@ -170,7 +179,8 @@ async def documents_of_plans(
     conn: Conn, plan_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[DocumentRow]]:
     records = await conn.fetch(
-        f"SELECT {_DOCUMENT} FROM documents WHERE plan_id = ANY($1) ORDER BY uploaded_at, id",
+        f"SELECT {_DOCUMENT} FROM documents WHERE plan_id = ANY($1) AND withdrawn_at IS NULL"
+        " ORDER BY uploaded_at, id",
         list(plan_ids),
     )
     return _group(records, plan_ids, "plan_id", DocumentRow)
@@ -311,3 +321,39 @@ async def insert_document(
         content,
     )
     return DocumentRow(**dict(record))
+
+
+async def calendar_entry_for_update(conn: Conn, entry_id: uuid.UUID) -> CalendarRow | None:
+    record = await conn.fetchrow(
+        f"SELECT {_CALENDAR} FROM calendar_entries WHERE id = $1 FOR UPDATE", entry_id
+    )
+    return CalendarRow(**dict(record)) if record else None
+
+
+async def update_calendar_entry(
+    conn: Conn, entry_id: uuid.UUID, values: dict[str, object], now: dt.datetime
+) -> CalendarRow:
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=3))
+    record = await conn.fetchrow(
+        f"UPDATE calendar_entries SET updated_at = $2{', ' if values else ''}{assignments}"
+        f" WHERE id = $1 RETURNING {_CALENDAR}",
+        entry_id,
+        now,
+        *values.values(),
+    )
+    assert record is not None
+    return CalendarRow(**dict(record))
+
+
+async def withdraw_document(
+    conn: Conn, document_id: uuid.UUID, by: uuid.UUID, reason: str, now: dt.datetime
+) -> None:
+    """Out of the plan's documents and downloads; the bytes stay for the archive duty."""
+    await conn.execute(
+        "UPDATE documents SET withdrawn_at = $2, withdrawn_by = $3, withdraw_reason = $4"
+        " WHERE id = $1",
+        document_id,
+        now,
+        by,
+        reason,
+    )

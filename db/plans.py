@@ -153,6 +153,7 @@ class PlanFilter:
     owner_last_name: str | None = None
     include_ended: bool = False
     type: str | None = None
+    revision_due_by: dt.date | None = None  # revisionDue: revision date on or before this day
 
 
 async def page_for_participant(
@@ -171,7 +172,8 @@ async def page_for_participant(
         "  JOIN persons op ON op.id = o.person_id"
         "  WHERE ($2 OR p.status = 'ACTIVE') AND ($3::text IS NULL OR p.type = $3)"
         "  AND ($4::text IS NULL OR op.search_first LIKE $4 ESCAPE '\\')"
-        "  AND ($5::text IS NULL OR op.search_last LIKE $5 ESCAPE '\\')),"
+        "  AND ($5::text IS NULL OR op.search_last LIKE $5 ESCAPE '\\')"
+        "  AND ($9::date IS NULL OR p.revision_date <= $9)),"
         " total AS (SELECT count(*) AS n FROM mine)"
         " SELECT total.n AS total, page.* FROM total LEFT JOIN LATERAL ("
         f" {_VIEW_SELECT}"
@@ -186,6 +188,7 @@ async def page_for_participant(
         after[0] if after else None,
         after[1] if after else None,
         first,
+        flt.revision_due_by,
     )
     total = int(records[0]["total"])
     return [_view(r) for r in records if r["p_id"] is not None], total

@@ -400,6 +400,7 @@ async def _jobs(settings: Settings, *, once: bool) -> int:
         if once:
             queued = await jobs.warn_expiring_consents(pool, utc_now)
             print("another process is running the job" if queued is None else f"queued {queued}")
+            print(f"revision reminders {await jobs.remind_revisions(pool, utc_now)}")
             print(f"archived {await jobs.archive_due(pool, settings, utc_now)}")
             print(f"purged {await jobs.purge_expired(pool, settings, utc_now)}")
         else:

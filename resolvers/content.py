@@ -12,6 +12,8 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
+from graphql import GraphQLError
+
 from db import content, plans
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.plans import ParticipantRow, PlanView
@@ -182,7 +184,7 @@ async def readable_document(
     did = validation.identifier("documentId", document_id)
     async with ctx.pool.acquire() as conn:
         row = await content.document(conn, did)
-        if row is None or row.plan_id != view.plan.id:
+        if row is None or row.plan_id != view.plan.id or row.withdrawn_at is not None:
             raise not_found("document")
         data = await content.document_content(conn, did)
     assert data is not None
@@ -450,6 +452,120 @@ async def add_calendar_entry(
         await _after_change(conn, ctx, view, "CALENDAR_ENTRY", "calendar.added", row.id, "calendar")
     ctx.reload_loaders()
     return admit(ctx, view, row)
+
+
+def _when(name: str, value: dt.datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise bad_input(name, f"{name} needs a UTC offset.")
+
+
+async def _own_calendar_entry(
+    conn: Conn, ctx: Context, entry_id: str
+) -> tuple[CalendarRow, PlanView]:
+    """A calendar entry the viewer may change: WRITE in the calendar (guard.writable) and
+    made by them or they coordinate (policy.own_content_denial); NOT_FOUND when the viewer
+    may not know of it."""
+    eid = validation.identifier("id", entry_id)
+    row = await content.calendar_entry_for_update(conn, eid)
+    if row is None:
+        raise not_found("calendar entry")
+    try:
+        view = await writable(conn, ctx, row.plan_id, "calendar")
+    except GraphQLError as refused:
+        if (refused.extensions or {}).get("code") == "NOT_FOUND":
+            raise not_found("calendar entry") from None
+        raise
+    denial = policy.own_content_denial(facts(view), row.created_by)
+    if denial:
+        raise forbidden(denial)
+    if row.cancelled_at is not None:
+        raise bad_input("id", "The entry is cancelled.")
+    return row, view
+
+
+async def update_calendar_entry(
+    ctx: Context,
+    entry_id: str,
+    title: str | None,
+    starts_at: dt.datetime | None,
+    ends_at: dt.datetime | None,
+    location: str | None,
+) -> Admitted[CalendarRow]:
+    """Move or rename an appointment; those who follow the calendar are told (no content)."""
+    values: dict[str, object] = {}
+    if title is not None:
+        values["title"] = validation.required_text("title", title, max_length=300)
+    if location is not None:
+        values["location"] = validation.text("location", location, max_length=300)
+    _when("startsAt", starts_at)
+    _when("endsAt", ends_at)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _own_calendar_entry(conn, ctx, entry_id)
+        start = starts_at or row.starts_at
+        end = ends_at if ends_at is not None else row.ends_at
+        if end is not None and end < start:
+            raise bad_input("endsAt", "endsAt cannot be before startsAt.")
+        if starts_at is not None:
+            values["starts_at"] = starts_at
+        if ends_at is not None:
+            values["ends_at"] = ends_at
+        if values:
+            row = await content.update_calendar_entry(conn, row.id, values, ctx.now())
+            await _after_change(
+                conn, ctx, view, "CALENDAR_ENTRY", "calendar.updated", row.id, "calendar"
+            )
+    ctx.reload_loaders()
+    return admit(ctx, view, row)
+
+
+async def cancel_calendar_entry(
+    ctx: Context, entry_id: str, reason: str | None
+) -> Admitted[CalendarRow]:
+    """Cancel an appointment: it stays in the calendar, marked cancelled."""
+    why = validation.text("reason", reason, max_length=2000)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _own_calendar_entry(conn, ctx, entry_id)
+        row = await content.update_calendar_entry(
+            conn, row.id, {"cancelled_at": ctx.now(), "cancel_reason": why}, ctx.now()
+        )
+        await _after_change(
+            conn, ctx, view, "CALENDAR_ENTRY", "calendar.cancelled", row.id, "calendar"
+        )
+    ctx.reload_loaders()
+    return admit(ctx, view, row)
+
+
+async def withdraw_document(ctx: Context, document_id: str, reason: str) -> bool:
+    """A document out of the plan's documents and downloads (404 from now on), by its
+    uploader or the coordinator; who and why go to the audit log; the bytes stay for the
+    archive duty until the plan's retention ends."""
+    did = validation.identifier("id", document_id)
+    why = validation.required_text("reason", reason, max_length=2000)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await content.document(conn, did)
+        if row is None or row.withdrawn_at is not None:
+            raise not_found("document")
+        try:
+            view = await writable(conn, ctx, row.plan_id, "documents")
+        except GraphQLError as refused:
+            if (refused.extensions or {}).get("code") == "NOT_FOUND":
+                raise not_found("document") from None
+            raise
+        denial = policy.own_content_denial(facts(view), row.uploaded_by)
+        if denial:
+            raise forbidden(denial)
+        assert view.mine is not None
+        await content.withdraw_document(conn, did, view.mine.id, why, ctx.now())
+        await plans.touch(conn, view.plan.id, ctx.now())
+        await audited(
+            conn,
+            ctx,
+            "document.withdrawn",
+            target=did,
+            detail={"plan": str(view.plan.id), "reason": why, "name": row.name},
+        )
+    ctx.reload_loaders()
+    return True
 
 
 @dataclass(frozen=True)

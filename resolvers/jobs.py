@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import archives, log_partitions, reports, retention
+from db import archives, log_partitions, reports, retention, revisions
 from resolvers import lifecycle, notify, texts
 from resolvers.audit_trail import audited
 from resolvers.auth import SESSION_IDLE
@@ -60,6 +60,21 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
                 await notify.queue_email(conn, email, text, now)
                 sent += 1
         return sent
+
+
+async def remind_revisions(pool: asyncpg.Pool, clock: Clock) -> int:
+    """Tell coordinators 30 and 7 days before a plan's revision date and on the day, once
+    each (db/revisions.claim_reminders): safe from several processes at once."""
+    now = clock()
+    sent = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for _plan_id, days_left, email in await revisions.claim_reminders(
+            conn, now.astimezone(OSLO).date(), now
+        ):
+            if email:
+                await notify.queue_email(conn, email, texts.revision_reminder(days_left), now)
+                sent += 1
+    return sent
 
 
 # Samspill's rule: every active plan is archived at least twice a year.
@@ -148,6 +163,7 @@ async def run_forever(
                     on_run("retention", True)
         try:
             count = await warn_expiring_consents(pool, clock)
+            await remind_revisions(pool, clock)
         except (OSError, asyncpg.PostgresError) as exc:
             log.error("consent-expiry job failed, will try again: %s", exc)
             if on_run is not None:

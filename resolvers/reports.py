@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from db import reports
+from db import reports, revisions
 from db.pool import Conn
 from resolvers import policy, suppression
 from resolvers.audit_trail import audited
@@ -91,6 +91,15 @@ async def consents_expiring(ctx: Context, within_days: int) -> int | None:
         )
     await _audit_use(ctx, "consentsExpiring")
     return suppression.released_windows(counts)[within_days]
+
+
+async def revisions_overdue(ctx: Context) -> int | None:
+    """Active plans whose revision date has passed (suppressed below MIN_CELL)."""
+    require_reporter(ctx)
+    async with ctx.pool.acquire() as conn:
+        count = await revisions.overdue_count(conn, ctx.today())
+    await _audit_use(ctx, "revisionsOverdue")
+    return suppressed(count)
 
 
 async def coordinator_caseload(ctx: Context) -> list[tuple[str, int | None]]:

@@ -159,8 +159,8 @@ _EVENTS = {
         "Det er skrevet en ny kommentar i en plan du deltar i.",
     ),
     "CALENDAR_ENTRY": (
-        "Ny avtale i kalenderen",
-        "Det er lagt inn en ny avtale i kalenderen til en plan du deltar i.",
+        "Endring i kalenderen",
+        "Det er lagt inn, endret eller avlyst en avtale i kalenderen til en plan du deltar i.",
     ),
     "PARTICIPANT_ADDED": (
         "Ny deltaker i plangruppa",
@@ -195,4 +195,14 @@ def coordinator_changed() -> Text:
         "Ny koordinator i plangruppe",
         "Hei!\n\nEn plan du deltar i har fått ny koordinator. Logg inn i plangruppe for å se "
         "det.\n\nHilsen plangruppe",
+    )
+
+
+def revision_reminder(days_left: int) -> Text:
+    """To the coordinator before a plan's revision date; no plan content."""
+    when = "i dag" if days_left <= 0 else f"om {days_left} dager"
+    return Text(
+        "Revidering av plan nærmer seg",
+        f"Hei!\n\nEn plan du er koordinator for skal revideres {when}. Logg inn i "
+        "plangruppe for å se den.\n\nHilsen plangruppe",
     )

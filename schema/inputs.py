@@ -85,6 +85,9 @@ class PlanFilter:
     owner_last_name: str | None = None
     include_ended: bool | None = False
     type: PlanType | None = None
+    revision_due: bool | None = strawberry.field(
+        default=False, description="Only plans whose revision date is today or earlier."
+    )
 
 
 @strawberry.input(

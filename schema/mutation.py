@@ -21,6 +21,7 @@ from resolvers import (
     person_data,
     persons,
     plans,
+    revisions,
 )
 from resolvers import messages as message_resolvers
 from resolvers.auth import NewSession
@@ -53,6 +54,7 @@ from schema.types import (
     Plan,
     PlanArchive,
     PlanHeader,
+    Revision,
     ServiceUnit,
     Session,
 )
@@ -535,6 +537,61 @@ class Mutation:
             info.context, plan_id, title, starts_at, ends_at, location
         )
         return CalendarEntry(admitted=row)
+
+    @strawberry.mutation(
+        description="Record a revision (revidering): the plan's coordinator; the date (today or"
+        " earlier), who took part (current participants), a note, and the next revision date,"
+        " which becomes the plan's revisionDate."
+    )
+    async def record_revision(
+        self,
+        info: Info,
+        plan_id: strawberry.ID,
+        revised_on: dt.date,
+        participant_ids: list[strawberry.ID],
+        next_revision_date: dt.date | None = None,
+        note: str | None = None,
+    ) -> Revision:
+        _view, row = await revisions.record_revision(
+            info.context, plan_id, revised_on, next_revision_date, list(participant_ids), note
+        )
+        return Revision(row=row)
+
+    @strawberry.mutation(
+        description="Change a calendar entry (omitted fields are kept): its maker or the"
+        " coordinator, with CALENDAR WRITE, while the plan is active. Those who follow the"
+        " calendar are told, without content."
+    )
+    async def update_calendar_entry(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        title: str | None = None,
+        starts_at: dt.datetime | None = None,
+        ends_at: dt.datetime | None = None,
+        location: str | None = None,
+    ) -> CalendarEntry:
+        row = await content.update_calendar_entry(
+            info.context, id, title, starts_at, ends_at, location
+        )
+        return CalendarEntry(admitted=row)
+
+    @strawberry.mutation(
+        description="Cancel (avlyse) a calendar entry: it stays, marked cancelled. Who: as"
+        " updateCalendarEntry."
+    )
+    async def cancel_calendar_entry(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> CalendarEntry:
+        return CalendarEntry(admitted=await content.cancel_calendar_entry(info.context, id, reason))
+
+    @strawberry.mutation(
+        description="Withdraw a document: it leaves Plan.documents and its download answers"
+        " 404; the audit log keeps who and why; the bytes are kept for the archive duty. Its"
+        " uploader or the coordinator, with DOCUMENTS WRITE, while the plan is active."
+    )
+    async def withdraw_document(self, info: Info, id: strawberry.ID, reason: str) -> bool:
+        return await content.withdraw_document(info.context, id, reason)
 
     @strawberry.mutation(
         description="Upload a document (multipart; ≤ 20 MiB; PDF, images, office files);"

@@ -52,6 +52,7 @@ class Query:
                 owner_last_name=flt.owner_last_name,
                 include_ended=bool(flt.include_ended),
                 type=flt.type.value if flt.type else None,
+                revision_due_by=info.context.today() if flt.revision_due else None,
             ),
             50 if first is None else first,
             after,

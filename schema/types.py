@@ -16,11 +16,13 @@ from db.messages import MessageRow
 from db.overview import PlanHeaderRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
+from db.revisions import RevisionRow
 from resolvers import access_log, account_admin, contact, content, persons, policy
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
 from resolvers import reports as report_resolvers
+from resolvers import revisions as revision_resolvers
 from resolvers.errors import forbidden
 from resolvers.guard import Admitted
 from schema.context import Info
@@ -432,6 +434,14 @@ class Plan:
     def revision_date(self) -> dt.date | None:
         return self.view.plan.revision_date
 
+    @strawberry.field(
+        description="Revisjoner: the recorded revisions, newest first, with the plan group"
+        " (PARTICIPANTS >= READ)."
+    )
+    async def revisions(self, info: Info) -> list[Revision] | None:
+        rows = await revision_resolvers.plan_revisions(info.context, self.view)
+        return [Revision(row=r) for r in rows]
+
     @strawberry.field(description="Sist arkivert.")
     def last_archived_at(self) -> dt.datetime | None:
         return self.view.plan.last_archived_at
@@ -714,6 +724,18 @@ class CalendarEntry:
     async def created_by(self, info: Info) -> Participant:
         return Participant(admitted=await content.calendar_creator(info.context, self.row))
 
+    @strawberry.field(description="When the entry was last changed (updateCalendarEntry).")
+    def updated_at(self) -> dt.datetime | None:
+        return self.row.updated_at
+
+    @strawberry.field(description="Avlyst: a cancelled entry stays in the calendar, marked.")
+    def cancelled_at(self) -> dt.datetime | None:
+        return self.row.cancelled_at
+
+    @strawberry.field
+    def cancel_reason(self) -> str | None:
+        return self.row.cancel_reason
+
 
 @strawberry.type(
     description="A document of the plan; GET downloadUrl with the same bearer token."
@@ -940,6 +962,13 @@ class Reports:
     ) -> int | None:
         return await report_resolvers.consents_expiring(info.context, within_days)
 
+    @strawberry.field(
+        description="Active plans whose revision date has passed; null below the smallest"
+        " count that may be shown (5)."
+    )
+    async def revisions_overdue(self, info: Info) -> int | None:
+        return await report_resolvers.revisions_overdue(info.context)
+
     @strawberry.field(description="How many coordinators have how many active plans.")
     async def coordinator_caseload(self, info: Info) -> list[CaseloadBucket]:
         return [
@@ -1054,3 +1083,32 @@ class PlanHeaderEdge:
 class PlanHeaderConnection:
     edges: list[PlanHeaderEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="Revisjon: a revision of the plan, recorded by its coordinator.")
+class Revision:
+    row: strawberry.Private[RevisionRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def revised_on(self) -> dt.date:
+        return self.row.revised_on
+
+    @strawberry.field
+    def next_revision_date(self) -> dt.date | None:
+        return self.row.next_revision_date
+
+    @strawberry.field(description="The participants (ids) who took part in the revision.")
+    def participant_ids(self) -> list[strawberry.ID]:
+        return [strawberry.ID(str(p)) for p in self.row.participant_ids]
+
+    @strawberry.field
+    def note(self) -> str | None:
+        return self.row.note
+
+    @strawberry.field
+    def recorded_at(self) -> dt.datetime:
+        return self.row.recorded_at

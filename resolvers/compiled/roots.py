@@ -8,6 +8,7 @@ from __future__ import annotations
 from db.plans import like_prefix
 from resolvers import validation
 from resolvers.compiled.emit import (
+    TODAY,
     VIEWER,
     PlanScope,
     Prepared,
@@ -59,6 +60,7 @@ def plans(f: Field) -> Prepared:
     cursor = decode_cursor(after) if after else None
     plan_type = flt.get("type")
     include_ended = st.param(bool(flt.get("includeEnded")), "boolean")
+    revision_due = st.param(bool(flt.get("revisionDue")), "boolean")
     type_ = st.param(plan_type.value if plan_type is not None else None, "text")
     first_name = st.param(like_prefix(owner_first), "text")
     last_name = st.param(like_prefix(owner_last), "text")
@@ -74,7 +76,8 @@ def plans(f: Field) -> Prepared:
         f" WHERE ({include_ended} OR p.status = 'ACTIVE')"
         f" AND ({type_} IS NULL OR p.type = {type_})"
         f" AND ({first_name} IS NULL OR op.search_first LIKE {first_name} ESCAPE '\\')"
-        f" AND ({last_name} IS NULL OR op.search_last LIKE {last_name} ESCAPE '\\'))"
+        f" AND ({last_name} IS NULL OR op.search_last LIKE {last_name} ESCAPE '\\')"
+        f" AND (NOT {revision_due} OR p.revision_date <= {TODAY}))"
     )
     page = (
         "page AS (SELECT p.id, p.created_at FROM plans p WHERE p.id IN (SELECT id FROM mine)"

@@ -123,6 +123,7 @@ from resolvers.policy.sections import (
     live_messages_denial,
     message_read_denial,
     message_visible,
+    own_content_denial,
     section_denial,
     write_denial,
 )
@@ -210,6 +211,7 @@ __all__ = [
     "message_read_denial",
     "message_visible",
     "own_account_denial",
+    "own_content_denial",
     "own_participation_denial",
     "own_responsibility_denial",
     "participant_denial",

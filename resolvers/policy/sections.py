@@ -11,6 +11,7 @@ from typing import Any
 from resolvers.policy.consent import CONSENT_STATE, IS_LEAD
 from resolvers.policy.expr import And, Coalesce, Expr, Lit, Member, Not, Or, Rule, case
 from resolvers.policy.facts import (
+    COORDINATOR,
     NONE,
     READ,
     RIGHTS,
@@ -213,6 +214,28 @@ SAME_FOR_EVERY_READER: Mapping[str, Mapping[str, str | None]] = {
     },
     "Person": {"id": None, "firstName": None, "lastName": None, "position": None},
 }
+
+
+OWN_CONTENT = Rule(
+    "own_content",
+    "Changing or withdrawing what is already in a plan (editing or cancelling a calendar"
+    " entry, withdrawing a document): the participant who made it, or the coordinator; on"
+    " top of WRITE in the section, while the plan is active.",
+    case(
+        (Or(F.mine_id == F.author_id, F.mine_role == COORDINATOR), None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
+
+def own_content_denial(plan: PlanFacts, author_id: uuid.UUID) -> Denial:
+    env = {
+        "mine_id": plan.mine.participant_id if plan.mine else None,
+        "mine_role": plan.mine.role if plan.mine else None,
+        "author_id": author_id,
+    }
+    denial: Denial = OWN_CONTENT(env)
+    return denial
 
 
 def message_read_denial(
