@@ -12,12 +12,14 @@ from db.apikeys import ApiKeyRow
 from db.archives import ArchiveRow
 from db.contact_changes import ContactChangeRow
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
+from db.history import HistoryRow
 from db.messages import MessageRow
 from db.overview import PlanHeaderRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
 from db.revisions import RevisionRow
 from resolvers import access_log, account_admin, contact, content, persons, policy
+from resolvers import history as history_resolvers
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
@@ -433,6 +435,26 @@ class Plan:
     @strawberry.field(description="When the plan is next to be revised.")
     def revision_date(self) -> dt.date | None:
         return self.view.plan.revision_date
+
+    @strawberry.field(
+        description="Endringslogg: who changed what and when in this plan, newest first; for"
+        " the coordinator, the owner and whoever represents the owner (FORBIDDEN for others)."
+        " Entries name the object, the fields and the actor, never values."
+    )
+    async def history(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> HistoryConnection | None:
+        page = await history_resolvers.plan_history(
+            info.context, self.view, 20 if first is None else first, after
+        )
+        edges = [HistoryEntry(row=r) for r in page.rows]
+        return HistoryConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=str(page.rows[-1].id) if page.rows else None,
+            ),
+        )
 
     @strawberry.field(
         description="Revisjoner: the recorded revisions, newest first, with the plan group"
@@ -1112,3 +1134,40 @@ class Revision:
     @strawberry.field
     def recorded_at(self) -> dt.datetime:
         return self.row.recorded_at
+
+
+@strawberry.type(description="One change in a plan's history (endringslogg).")
+class HistoryEntry:
+    row: strawberry.Private[HistoryRow]
+
+    @strawberry.field
+    def at(self) -> dt.datetime:
+        return self.row.at
+
+    @strawberry.field(description="What happened, e.g. goal.updated, participant.added.")
+    def action(self) -> str:
+        return self.row.action
+
+    @strawberry.field(description="The kind of object: plan, participant, consent, goal, …")
+    def object(self) -> str:
+        return history_resolvers.object_of(self.row)[0]
+
+    @strawberry.field
+    def object_id(self) -> strawberry.ID | None:
+        found = history_resolvers.object_of(self.row)[1]
+        return strawberry.ID(found) if found else None
+
+    @strawberry.field(description="The fields changed, where the change names them.")
+    def fields(self) -> list[str]:
+        return history_resolvers.fields_of(self.row)
+
+    @strawberry.field(description="Who did it (first and last name); null for the system.")
+    def actor(self) -> str | None:
+        r = self.row
+        return f"{r.actor_first_name} {r.actor_last_name}" if r.actor_first_name else None
+
+
+@strawberry.type(description="A page of a plan's history, newest first.")
+class HistoryConnection:
+    edges: list[HistoryEntry]
+    page_info: PageInfo

@@ -115,7 +115,12 @@ from resolvers.policy.plans import (
     plan_visible,
 )
 from resolvers.policy.reasons import Denial, Reason
-from resolvers.policy.records import archive_download_denial, archives_read_denial, print_denial
+from resolvers.policy.records import (
+    archive_download_denial,
+    archives_read_denial,
+    history_denial,
+    print_denial,
+)
 from resolvers.policy.sections import (
     SAME_FOR_EVERY_READER,
     effective_grant,
@@ -203,6 +208,7 @@ __all__ = [
     "global_roles_denial",
     "global_roles_read_denial",
     "granted",
+    "history_denial",
     "is_lead",
     "keeps_person_register",
     "live_messages_denial",

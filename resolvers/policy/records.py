@@ -1,4 +1,5 @@
-"""The plan's record: its archives (arkiv) and printing it (utskrift)."""
+"""The plan's record: its archives (arkiv), its history (endringslogg) and printing it
+(utskrift)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ ARCHIVES = Rule(
     OWNER_SIDE.expr,
 )
 
+HISTORY = Rule(
+    "history",
+    "Endringslogg (Plan.history): who changed what and when in the plan, for the same people"
+    " as its archives: the coordinator, the owner and whoever represents the owner.",
+    OWNER_SIDE.expr,
+)
+
 PRINT = Rule(
     "print",
     "Utskrift: participants whose grant has the print right (with a valid consent).",
@@ -30,6 +38,10 @@ def archives_read_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> 
 
 
 def archive_download_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
+    return owner_side_denial(plan, owner, today)
+
+
+def history_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
     return owner_side_denial(plan, owner, today)
 
 

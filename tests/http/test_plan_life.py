@@ -236,3 +236,73 @@ async def test_the_reports_count_overdue_revisions_suppressed_below_five(
     assert answer["data"]["reports"]["revisionsOverdue"] == 5
     refused = await worlds[0].post(COORDINATOR, query)
     assert error_codes(refused) == ["FORBIDDEN"]
+
+
+HISTORY = """query($p: ID!, $first: Int, $after: String) { plan(id: $p) {
+  history(first: $first, after: $after) {
+    edges { at action object objectId fields actor } pageInfo { hasNextPage endCursor } } } }"""
+
+
+async def test_the_history_names_changes_and_actors_but_no_values(gateway: Gateway) -> None:
+    world = await build_world(gateway)
+    renamed = await world.post(
+        COORDINATOR,
+        'mutation($p: ID!) { updatePlan(id: $p, shortName: "Hemmelig nytt navn") { id } }',
+        {"p": world.plan_id},
+    )
+    assert "errors" not in renamed, renamed
+    goal = ok(
+        await world.post(
+            COORDINATOR,
+            'mutation($p: ID!) { addGoal(planId: $p, title: "Hemmelig mål") { id } }',
+            {"p": world.plan_id},
+        )
+    )["addGoal"]["id"]
+    mine = await world.post(
+        RELATIVE,
+        "mutation($id: ID!, $r: String) { updateParticipant(id: $id, responsibility: $r) { id } }",
+        {"id": world.participant_ids[RELATIVE], "r": "Kjører"},
+    )
+    assert "errors" not in mine, mine
+    visit = "mutation($p: ID!) { markPlanVisited(id: $p) { id } }"
+    visited = await world.post(COORDINATOR, visit, {"p": world.plan_id})
+    assert "errors" not in visited
+
+    page = ok(await world.post(OWNER, HISTORY, {"p": world.plan_id, "first": 50}))
+    edges = page["plan"]["history"]["edges"]
+    actions = [e["action"] for e in edges]
+    assert actions[:3] == ["participant.updated", "goal.added", "plan.updated"], actions
+    assert "participant.added" in actions and "plan.visited" not in actions
+    assert edges[1]["object"] == "goal" and edges[1]["objectId"] == goal
+    assert edges[2]["fields"] == ["short_name"] and edges[0]["fields"] == ["responsibility"]
+    coordinator_name = await _name(gateway, world.person_id(COORDINATOR))
+    assert edges[1]["actor"] == coordinator_name
+    text = str(page)
+    assert "Hemmelig" not in text and "Kjører" not in text  # names what changed, never values
+
+    first = ok(await world.post(COORDINATOR, HISTORY, {"p": world.plan_id, "first": 2}))
+    history = first["plan"]["history"]
+    assert len(history["edges"]) == 2 and history["pageInfo"]["hasNextPage"]
+    rest = ok(
+        await world.post(
+            COORDINATOR,
+            HISTORY,
+            {"p": world.plan_id, "first": 50, "after": history["pageInfo"]["endCursor"]},
+        )
+    )["plan"]["history"]["edges"]
+    assert [e["action"] for e in history["edges"] + rest] == actions
+    for key in (RELATIVE, SERVICE_PROVIDER):
+        refused = await world.post(key, HISTORY, {"p": world.plan_id})
+        assert refused["data"]["plan"]["history"] is None
+        assert error_codes(refused) == ["FORBIDDEN"], key
+    bad = await world.post(OWNER, HISTORY, {"p": world.plan_id, "after": "x"})
+    assert error_codes(bad) == ["BAD_USER_INPUT"]
+
+
+async def _name(gateway: Gateway, person_id: str) -> str:
+    async with gateway.pool.acquire() as conn:
+        name: str = await conn.fetchval(
+            "SELECT first_name || ' ' || last_name FROM persons WHERE id = $1",
+            uuid.UUID(person_id),
+        )
+    return name
