@@ -25,6 +25,8 @@ class GoalRow:
     status: str
     responsible_id: uuid.UUID | None
     created_at: dt.datetime
+    closed_on: dt.date | None = None
+    evaluation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,10 @@ class DocumentRow:
     withdrawn_at: dt.datetime | None = None
 
 
-_GOAL = "id, plan_id, parent_id, title, description, status, responsible_id, created_at"
+_GOAL = (
+    "id, plan_id, parent_id, title, description, status, responsible_id, created_at, closed_on,"
+    " evaluation"
+)
 _ACTIVITY = "id, plan_id, goal_id, title, description, status, responsible_id, start_date, end_date"
 _COMMENT = "id, plan_id, goal_id, activity_id, author_id, body, created_at"
 _CALENDAR = (

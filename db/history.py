@@ -26,6 +26,7 @@ ACTIONS = (
     "consent.revoked",
     "goal.added",
     "goal.updated",
+    "goal.closed",
     "activity.added",
     "activity.updated",
     "comment.added",

@@ -312,14 +312,42 @@ async def add_goal(
 
 
 async def update_goal(
-    ctx: Context, goal_id: str, title: str | None, description: str | None, status: str | None
+    ctx: Context,
+    goal_id: str,
+    title: str | None,
+    description: str | None,
+    status: str | None,
+    responsible_id: str | None = None,
 ) -> Admitted[GoalRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         goal = await _goal_in_visible_plan(conn, ctx, goal_id, "id")
         view = await writable(conn, ctx, goal.plan_id, "goals")
         values = _edits(title, description, status, GOAL_STATUSES)
+        if responsible_id is not None:
+            values["responsible_id"] = await _responsible(conn, view, responsible_id)
         row = await content.update_goal(conn, goal.id, values, ctx.now())
         await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.updated", row.id, "goals")
+    ctx.reload_loaders()
+    return admit(ctx, view, row)
+
+
+async def close_goal(
+    ctx: Context, goal_id: str, status: str, closed_on: dt.date, evaluation: str
+) -> Admitted[GoalRow]:
+    """Close a goal: ACHIEVED or CANCELLED, with the date and an evaluation (evaluering)."""
+    if status not in ("ACHIEVED", "CANCELLED"):
+        raise bad_input("status", "A goal closes as ACHIEVED or CANCELLED.")
+    text = validation.required_text("evaluation", evaluation, max_length=10_000)
+    if closed_on > ctx.today():
+        raise bad_input("closedOn", "closedOn cannot be in the future.")
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        goal = await _goal_in_visible_plan(conn, ctx, goal_id, "id")
+        view = await writable(conn, ctx, goal.plan_id, "goals")
+        if goal.closed_on is not None:
+            raise bad_input("id", "The goal is already closed.")
+        values = {"status": status, "closed_on": closed_on, "evaluation": text}
+        row = await content.update_goal(conn, goal.id, values, ctx.now())
+        await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.closed", row.id, "goals")
     ctx.reload_loaders()
     return admit(ctx, view, row)
 
@@ -379,12 +407,26 @@ async def _activity_in_visible_plan(
 
 
 async def update_activity(
-    ctx: Context, activity_id: str, title: str | None, description: str | None, status: str | None
+    ctx: Context,
+    activity_id: str,
+    title: str | None,
+    description: str | None,
+    status: str | None,
+    responsible_id: str | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
 ) -> Admitted[ActivityRow]:
     async with ctx.pool.acquire() as conn, conn.transaction():
         activity = await _activity_in_visible_plan(conn, ctx, activity_id, "id")
         view = await writable(conn, ctx, activity.plan_id, "activities")
         values = _edits(title, description, status, ACTIVITY_STATUSES)
+        if responsible_id is not None:
+            values["responsible_id"] = await _responsible(conn, view, responsible_id)
+        _dates(start_date or activity.start_date, end_date or activity.end_date)
+        if start_date is not None:
+            values["start_date"] = start_date
+        if end_date is not None:
+            values["end_date"] = end_date
         row = await content.update_activity(conn, activity.id, values, ctx.now())
         await _after_change(
             conn, ctx, view, "GOAL_OR_ACTIVITY", "activity.updated", row.id, "activities"

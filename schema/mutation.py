@@ -449,7 +449,9 @@ class Mutation:
         )
         return Goal(admitted=row)
 
-    @strawberry.mutation(description="Change a goal (GOALS WRITE).")
+    @strawberry.mutation(
+        description="Change a goal (GOALS WRITE); responsibleId: a current participant."
+    )
     async def update_goal(
         self,
         info: Info,
@@ -457,9 +459,22 @@ class Mutation:
         title: str | None = None,
         description: str | None = None,
         status: str | None = None,
+        responsible_id: strawberry.ID | None = None,
+    ) -> Goal:
+        row = await content.update_goal(
+            info.context, id, title, description, status, responsible_id
+        )
+        return Goal(admitted=row)
+
+    @strawberry.mutation(
+        description="Close a goal (GOALS WRITE): ACHIEVED or CANCELLED, the date (today or"
+        " earlier) and an evaluation (evaluering); once."
+    )
+    async def close_goal(
+        self, info: Info, id: strawberry.ID, status: str, closed_on: dt.date, evaluation: str
     ) -> Goal:
         return Goal(
-            admitted=await content.update_goal(info.context, id, title, description, status)
+            admitted=await content.close_goal(info.context, id, status, closed_on, evaluation)
         )
 
     @strawberry.mutation(description="Add an activity (tiltak) to a goal (ACTIVITIES WRITE).")
@@ -478,7 +493,10 @@ class Mutation:
         )
         return Activity(admitted=row)
 
-    @strawberry.mutation(description="Change an activity (ACTIVITIES WRITE).")
+    @strawberry.mutation(
+        description="Change an activity (ACTIVITIES WRITE): its text, status, responsible"
+        " person (a current participant) and dates."
+    )
     async def update_activity(
         self,
         info: Info,
@@ -486,8 +504,13 @@ class Mutation:
         title: str | None = None,
         description: str | None = None,
         status: str | None = None,
+        responsible_id: strawberry.ID | None = None,
+        start_date: dt.date | None = None,
+        end_date: dt.date | None = None,
     ) -> Activity:
-        row = await content.update_activity(info.context, id, title, description, status)
+        row = await content.update_activity(
+            info.context, id, title, description, status, responsible_id, start_date, end_date
+        )
         return Activity(admitted=row)
 
     @strawberry.mutation(

@@ -666,6 +666,14 @@ class Goal:
     def created_at(self) -> dt.datetime:
         return self.row.created_at
 
+    @strawberry.field(description="When the goal was closed (closeGoal).")
+    def closed_on(self) -> dt.date | None:
+        return self.row.closed_on
+
+    @strawberry.field(description="Evaluering: how it went, written when the goal was closed.")
+    def evaluation(self) -> str | None:
+        return self.row.evaluation
+
 
 @strawberry.type(description="Aktivitet/tiltak serving a goal. ACTIVITIES >= READ.")
 class Activity:

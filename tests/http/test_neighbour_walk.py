@@ -541,6 +541,12 @@ MUTATIONS: dict[str, Fixture] = {
     "updateCalendarEntry": lambda s: {"id": str(uuid.uuid4()), "title": "Flyttet"},
     "cancelCalendarEntry": lambda s: {"id": str(uuid.uuid4())},
     "withdrawDocument": lambda s: {"id": str(uuid.uuid4()), "reason": "Feil plan"},
+    "closeGoal": lambda s: {
+        "id": str(uuid.uuid4()),
+        "status": "ACHIEVED",
+        "closedOn": _today(s),
+        "evaluation": "Nådd",
+    },
     "recordRevision": lambda s: {
         "planId": s.world.plan_id,
         "revisedOn": _today(s),

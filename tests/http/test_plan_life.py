@@ -306,3 +306,73 @@ async def _name(gateway: Gateway, person_id: str) -> str:
             uuid.UUID(person_id),
         )
     return name
+
+
+async def test_goals_and_activities_change_responsible_dates_and_close_with_an_evaluation(
+    gateway: Gateway,
+) -> None:
+    rights = {SERVICE_PROVIDER: {"activities": "WRITE"}, RELATIVE: {"goals": "READ"}}
+    world = await build_world(gateway, rights=rights)
+    p = {"p": world.plan_id}
+    goal = ok(
+        await world.post(
+            COORDINATOR, 'mutation($p: ID!) { addGoal(planId: $p, title: "Bo hjemme") { id } }', p
+        )
+    )["addGoal"]["id"]
+    activity = ok(
+        await world.post(
+            COORDINATOR,
+            'mutation($g: ID!) { addActivity(goalId: $g, title: "Hjemmehjelp",'
+            ' startDate: "2026-12-01", endDate: "2027-01-31") { id } }',
+            {"g": goal},
+        )
+    )["addActivity"]["id"]
+    update_activity = """mutation($id: ID!, $r: ID, $s: Date, $e: Date) {
+      updateActivity(id: $id, responsibleId: $r, startDate: $s, endDate: $e) {
+        startDate endDate responsible { id } } }"""
+    bad = await world.post(SERVICE_PROVIDER, update_activity, {"id": activity, "s": "2027-02-15"})
+    assert error_codes(bad) == ["BAD_USER_INPUT"]  # after the end it already has
+    stranger = await world.post(
+        SERVICE_PROVIDER, update_activity, {"id": activity, "r": str(uuid.uuid4())}
+    )
+    assert error_codes(stranger) == ["BAD_USER_INPUT"]
+    moved = ok(
+        await world.post(
+            SERVICE_PROVIDER,
+            update_activity,
+            {
+                "id": activity,
+                "r": world.participant_ids[SERVICE_PROVIDER],
+                "e": "2027-03-31",
+            },
+        )
+    )["updateActivity"]
+    assert moved["endDate"] == "2027-03-31" and moved["startDate"] == "2026-12-01"
+    assert moved["responsible"]["id"] == world.participant_ids[SERVICE_PROVIDER]
+
+    close = """mutation($id: ID!, $s: String!, $on: Date!, $ev: String!) {
+      closeGoal(id: $id, status: $s, closedOn: $on, evaluation: $ev) {
+        status closedOn evaluation } }"""
+    today = today_of(gateway).isoformat()
+    for variables in (
+        {"id": goal, "s": "IN_PROGRESS", "on": today, "ev": "Nei"},
+        {"id": goal, "s": "ACHIEVED", "on": "2099-01-01", "ev": "Framtid"},
+        {"id": goal, "s": "ACHIEVED", "on": today, "ev": "  "},
+    ):
+        assert error_codes(await world.post(COORDINATOR, close, variables)) == ["BAD_USER_INPUT"], (
+            variables
+        )
+    refused = await world.post(
+        RELATIVE, close, {"id": goal, "s": "ACHIEVED", "on": today, "ev": "Bra"}
+    )
+    assert error_codes(refused) == ["FORBIDDEN"]  # GOALS is READ for relatives here
+    closed = ok(
+        await world.post(
+            COORDINATOR, close, {"id": goal, "s": "ACHIEVED", "on": today, "ev": "Målet er nådd"}
+        )
+    )["closeGoal"]
+    assert closed == {"status": "ACHIEVED", "closedOn": today, "evaluation": "Målet er nådd"}
+    again = await world.post(
+        COORDINATOR, close, {"id": goal, "s": "CANCELLED", "on": today, "ev": "Igjen"}
+    )
+    assert error_codes(again) == ["BAD_USER_INPUT"]
