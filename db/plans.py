@@ -22,7 +22,7 @@ PLAN_COLUMNS = (
 )
 CONSENT_COLUMNS = (
     "id, plan_id, given_by, given_by_relation, given_on, expires_on, revoked_on, scope,"
-    " default_grant"
+    " default_grant, given_through"
 )
 PARTICIPANT_COLUMNS = (
     "id, plan_id, person_id, role, responsibility, rights, consent_expires_on, joined_on, left_on"
@@ -59,6 +59,7 @@ class ConsentRow:
     revoked_on: dt.date | None
     scope: str | None
     default_grant: dict[str, Any]
+    given_through: str = "PAPER"  # APP: given by the person in the app (giveConsent)
 
 
 @dataclass(frozen=True)
@@ -388,7 +389,8 @@ async def insert_consent(
 ) -> ConsentRow:
     record = await conn.fetchrow(
         "INSERT INTO consents (plan_id, given_by, given_by_relation, given_on, expires_on, scope,"
-        " default_grant, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " default_grant, recorded_at, recorded_by, given_through)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         f" RETURNING {CONSENT_COLUMNS}",
         plan_id,
         values["given_by"],
@@ -399,6 +401,7 @@ async def insert_consent(
         values["default_grant"],
         now,
         recorded_by,
+        values.get("given_through", "PAPER"),
     )
     assert record is not None
     await conn.execute(

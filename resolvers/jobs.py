@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import archives, log_partitions, reports, retention, revisions
+from db import archives, consent_proposals, log_partitions, reports, retention, revisions
 from resolvers import lifecycle, notify, texts
 from resolvers.audit_trail import audited
 from resolvers.auth import SESSION_IDLE
@@ -73,6 +73,21 @@ async def remind_revisions(pool: asyncpg.Pool, clock: Clock) -> int:
         ):
             if email:
                 await notify.queue_email(conn, email, texts.revision_reminder(days_left), now)
+                sent += 1
+    return sent
+
+
+async def remind_consent_givers(pool: asyncpg.Pool, clock: Clock) -> int:
+    """The owner (or the parent or verge who gave it) is reminded too, 30 days before a
+    consent expires; once per consent, whatever runs the job."""
+    now = clock()
+    sent = 0
+    async with pool.acquire() as conn, conn.transaction():
+        for _consent, days_left, email in await consent_proposals.claim_owner_reminders(
+            conn, now.astimezone(OSLO).date(), now
+        ):
+            if email:
+                await notify.queue_email(conn, email, texts.consent_expiring_owner(days_left), now)
                 sent += 1
     return sent
 
@@ -164,6 +179,7 @@ async def run_forever(
         try:
             count = await warn_expiring_consents(pool, clock)
             await remind_revisions(pool, clock)
+            await remind_consent_givers(pool, clock)
         except (OSError, asyncpg.PostgresError) as exc:
             log.error("consent-expiry job failed, will try again: %s", exc)
             if on_run is not None:

@@ -379,7 +379,7 @@ async def record_consent(ctx: Context, plan_id: str, data: NewConsent) -> Consen
         deny(policy.coordinator_denial(facts(view)))
         members = (await plans.participants_of(conn, [pid]))[pid]
         giver_part = next((p for p in members if p.person_id == giver), None)
-        _check_consent_giver(giver_part, data.given_by_relation)
+        check_consent_giver(giver_part, data.given_by_relation)
         row = await plans.insert_consent(
             conn,
             pid,
@@ -406,7 +406,7 @@ async def record_consent(ctx: Context, plan_id: str, data: NewConsent) -> Consen
     return row
 
 
-def _check_consent_giver(giver: ParticipantRow | None, relation: str) -> None:
+def check_consent_giver(giver: ParticipantRow | None, relation: str) -> None:
     """SELF is the owner; PARENT and GUARDIAN are a guardian or relative in the plan."""
     if giver is None:
         raise bad_input("givenById", "The consent giver must take part in the plan.")

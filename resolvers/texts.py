@@ -206,3 +206,29 @@ def revision_reminder(days_left: int) -> Text:
         f"Hei!\n\nEn plan du er koordinator for skal revideres {when}. Logg inn i "
         "plangruppe for å se den.\n\nHilsen plangruppe",
     )
+
+
+def consent_requested() -> Text:
+    """To the person the coordinator named to give a consent; no plan content."""
+    return Text(
+        "Du er bedt om å gi samtykke i plangruppe",
+        "Hei!\n\nKoordinatoren for en plan har bedt deg om å gi samtykke. Logg inn i "
+        "plangruppe for å lese og svare.\n\nHilsen plangruppe",
+    )
+
+
+def consent_given() -> Text:
+    return Text(
+        "Samtykke er gitt i plangruppe",
+        "Hei!\n\nSamtykket for en plan du er koordinator for er gitt. Logg inn i plangruppe "
+        "for å se det.\n\nHilsen plangruppe",
+    )
+
+
+def consent_expiring_owner(days_left: int) -> Text:
+    """To the owner (or parent or verge) who gave a consent, before it expires."""
+    return Text(
+        "Samtykket ditt i plangruppe går snart ut",
+        f"Hei!\n\nSamtykket du har gitt for en plan går ut om {days_left} dager. Logg inn i "
+        "plangruppe for å fornye det, eller snakk med koordinatoren.\n\nHilsen plangruppe",
+    )

@@ -125,3 +125,12 @@ class PlanGroupBy(Enum):
 class AuthMethod(Enum):
     PASSWORD = "PASSWORD"  # noqa: S105 - a method name
     OIDC = "OIDC"
+
+
+@strawberry.enum(
+    description="How a consent was given: PAPER (typed in by the coordinator from the form) or"
+    " APP (given by the person themself, giveConsent)."
+)
+class GivenThrough(Enum):
+    PAPER = "PAPER"
+    APP = "APP"

@@ -79,6 +79,18 @@ class ConsentInput:
     scope: str | None = None
 
 
+@strawberry.input(
+    description="A consent the coordinator proposes: who gives it and as what, until when, what"
+    " every participant gets. Given on the day the person gives it (giveConsent)."
+)
+class ConsentProposalInput:
+    given_by_id: strawberry.ID
+    given_by_relation: ConsentGiver
+    expires_on: dt.date
+    default_grant: AccessGrantInput
+    scope: str | None = None
+
+
 @strawberry.input(description="Narrows my plan list; ended plans only when includeEnded.")
 class PlanFilter:
     owner_first_name: str | None = None

@@ -12,6 +12,7 @@ from resolvers import (
     account_admin,
     admin,
     auth,
+    consent_app,
     contact,
     content,
     coordination,
@@ -36,7 +37,13 @@ from schema.enums import (
     Role,
     Visibility,
 )
-from schema.inputs import AccessGrantInput, ConsentInput, CreatePlanInput, PersonInput
+from schema.inputs import (
+    AccessGrantInput,
+    ConsentInput,
+    ConsentProposalInput,
+    CreatePlanInput,
+    PersonInput,
+)
 from schema.types import (
     Activity,
     ApiKey,
@@ -44,6 +51,7 @@ from schema.types import (
     CalendarEntry,
     Comment,
     Consent,
+    ConsentProposal,
     Document,
     EndedSession,
     Goal,
@@ -346,6 +354,33 @@ class Mutation:
             ),
         )
         return Consent(row=row)
+
+    @strawberry.mutation(
+        description="Propose a consent for the person it names to give in the app (the plan's"
+        " coordinator; the giver as for recordConsent). Replaces an open proposal; the giver is"
+        " told by e-mail, without content."
+    )
+    async def propose_consent(
+        self, info: Info, plan_id: strawberry.ID, input: ConsentProposalInput
+    ) -> ConsentProposal:
+        row = await consent_app.propose_consent(
+            info.context,
+            plan_id,
+            input.given_by_id,
+            input.given_by_relation.value,
+            input.expires_on,
+            input.scope,
+            input.default_grant.overrides(),
+        )
+        return ConsentProposal(row=row)
+
+    @strawberry.mutation(
+        description="Give a proposed consent: only the person it names, while the plan is"
+        " active. It becomes the plan's consent, given today through the app (givenThrough"
+        " APP); the coordinator is told. Revoke with revokeConsent."
+    )
+    async def give_consent(self, info: Info, proposal_id: strawberry.ID) -> Consent:
+        return Consent(row=await consent_app.give_consent(info.context, proposal_id))
 
     @strawberry.mutation(
         description="Revoke the consent (coordinator, owner, or who represents the owner)."

@@ -10,6 +10,7 @@ import strawberry
 from db.access_log import LogRow
 from db.apikeys import ApiKeyRow
 from db.archives import ArchiveRow
+from db.consent_proposals import ProposalRow
 from db.contact_changes import ContactChangeRow
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.history import HistoryRow
@@ -18,7 +19,7 @@ from db.overview import PlanHeaderRow
 from db.persons import PersonRow
 from db.plans import ConsentRow, ParticipantRow, PlanView
 from db.revisions import RevisionRow
-from resolvers import access_log, account_admin, contact, content, persons, policy
+from resolvers import access_log, account_admin, consent_app, contact, content, persons, policy
 from resolvers import history as history_resolvers
 from resolvers import lifecycle as lifecycle_resolvers
 from resolvers import messages as message_resolvers
@@ -32,6 +33,7 @@ from schema.enums import (
     Access,
     AuthMethod,
     ConsentGiver,
+    GivenThrough,
     GlobalRole,
     NotificationEvent,
     OtpChannel,
@@ -337,6 +339,46 @@ class Consent:
     def default_grant(self) -> AccessGrant:
         return AccessGrant.of(policy.NOTHING.overridden(self.row.default_grant))
 
+    @strawberry.field(description="PAPER (recordConsent) or APP (giveConsent).")
+    def given_through(self) -> GivenThrough:
+        return GivenThrough(self.row.given_through)
+
+
+@strawberry.type(
+    description="A consent the coordinator proposed, waiting for the person it names to give"
+    " it (giveConsent)."
+)
+class ConsentProposal:
+    row: strawberry.Private[ProposalRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="The person who is to give it (a person id).")
+    def given_by_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.given_by))
+
+    @strawberry.field
+    def given_by_relation(self) -> ConsentGiver:
+        return ConsentGiver(self.row.given_by_relation)
+
+    @strawberry.field
+    def expires_on(self) -> dt.date:
+        return self.row.expires_on
+
+    @strawberry.field
+    def scope(self) -> str | None:
+        return self.row.scope
+
+    @strawberry.field
+    def default_grant(self) -> AccessGrant:
+        return AccessGrant.of(policy.NOTHING.overridden(self.row.default_grant))
+
+    @strawberry.field
+    def proposed_at(self) -> dt.datetime:
+        return self.row.proposed_at
+
 
 @strawberry.type(
     description="Plandeltaker: a person's membership of one plan. Read with PARTICIPANTS >= READ;"
@@ -566,6 +608,14 @@ class Plan:
     async def consent(self, info: Info) -> Consent | None:
         row = await plan_resolvers.consent(info.context, self.view)
         return Consent(row=row) if row else None
+
+    @strawberry.field(
+        description="A consent waiting to be given: for the coordinator, the owner, whoever"
+        " represents the owner, and the person it names as giver; null when there is none."
+    )
+    async def consent_proposal(self, info: Info) -> ConsentProposal | None:
+        row = await consent_app.open_proposal(info.context, self.view)
+        return ConsentProposal(row=row) if row else None
 
 
 @strawberry.type(description="Cursor paging: pass endCursor as `after` for the next page.")

@@ -103,6 +103,19 @@ REVOKE_CONSENT = Rule(
 )
 
 
+GIVE_PROPOSED_CONSENT = Rule(
+    "give_proposed_consent",
+    "Giving a consent the coordinator proposed (giveConsent): only the person it names as"
+    " its giver (the owner as SELF, a parent or verge as PARENT or GUARDIAN), taking part in"
+    " the plan, while the plan is active.",
+    case(
+        (F.mine_id.is_null(), Reason.NOT_PARTICIPANT),
+        (F.plan_ended, Reason.PLAN_ENDED),
+        (F.mine_person_id == F.giver_person_id, None),
+        otherwise=Reason.ROLE_REQUIRED,
+    ),
+)
+
 CONSENT_GIVER = Rule(
     "consent_giver",
     "Who gives the consent in which relation: SELF is the owner; PARENT and GUARDIAN are a"
@@ -173,4 +186,16 @@ def consent_read_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> D
 
 def revoke_consent_denial(plan: PlanFacts, owner: OwnerFacts, today: dt.date) -> Denial:
     denial: Denial = REVOKE_CONSENT(_owner_env(plan, owner, today))
+    return denial
+
+
+def give_proposed_consent_denial(plan: PlanFacts, giver_person_id: object) -> Denial:
+    mine = plan.mine
+    env = {
+        "mine_id": mine.participant_id if mine else None,
+        "mine_person_id": mine.person_id if mine else None,
+        "plan_ended": plan.ended,
+        "giver_person_id": giver_person_id,
+    }
+    denial: Denial = GIVE_PROPOSED_CONSENT(env)
     return denial

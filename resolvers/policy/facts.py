@@ -181,6 +181,8 @@ class F:
     # «Begrens søk»: the person restricted search; whether the viewer takes part in a
     # current plan with them
     search_restricted = Fact("search_restricted", BOOL)
+    # a consent the coordinator proposed: the person named to give it
+    giver_person_id = Fact("giver_person_id", UUID)
     shares_current_plan = Fact("shares_current_plan", BOOL)
     viewer_key = Fact("viewer_key", UUID)
     # a reporting tool's API key: the roles asked for it, and what a request with it does

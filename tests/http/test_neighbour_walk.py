@@ -541,6 +541,16 @@ MUTATIONS: dict[str, Fixture] = {
     "updateCalendarEntry": lambda s: {"id": str(uuid.uuid4()), "title": "Flyttet"},
     "cancelCalendarEntry": lambda s: {"id": str(uuid.uuid4())},
     "withdrawDocument": lambda s: {"id": str(uuid.uuid4()), "reason": "Feil plan"},
+    "proposeConsent": lambda s: {
+        "planId": s.world.plan_id,
+        "input": {
+            "givenById": s.pid(OWNER),
+            "givenByRelation": "SELF",
+            "expiresOn": "2099-01-01",
+            "defaultGrant": {"participants": "READ"},
+        },
+    },
+    "giveConsent": lambda s: {"proposalId": str(uuid.uuid4())},
     "closeGoal": lambda s: {
         "id": str(uuid.uuid4()),
         "status": "ACHIEVED",
