@@ -142,15 +142,31 @@ async def test_message_arrives_over_a_real_websocket(gateway: Gateway) -> None:
                 }
             )
         )
-        await asyncio.sleep(0.2)
-        posted = await gateway.client.post(
-            'mutation($p: ID!) { postMessage(planId: $p, body: "Hei alle") { id } }',
-            {"p": pid},
-            token=t["ola"],
-        )
+        post = "mutation($p: ID!, $b: String!) { postMessage(planId: $p, body: $b) { id } }"
+        # graphql-transport-ws acknowledges no subscribe: the subscription is live once a
+        # probe posted after it arrives (a fixed sleep raced the registration under load).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        live = False
+        n = 0
+        while not live:
+            assert loop.time() < deadline, "the subscription never received a probe"
+            n += 1
+            probe = await gateway.client.post(post, {"p": pid, "b": f"Probe {n}"}, token=t["ola"])
+            assert "errors" not in probe, probe
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
+            except TimeoutError:
+                continue
+            assert frame["type"] == "next", frame
+            live = True
+        posted = await gateway.client.post(post, {"p": pid, "b": "Hei alle"}, token=t["ola"])
         assert "errors" not in posted, posted
-        event = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-        assert event["type"] == "next", event
+        while True:
+            event = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            assert event["type"] == "next", event
+            if not event["payload"]["data"]["messageAdded"]["body"].startswith("Probe"):
+                break
         assert event["payload"]["data"]["messageAdded"] == {
             "body": "Hei alle",
             "author": {"role": "COORDINATOR"},
