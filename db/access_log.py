@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from db.pool import Conn
@@ -67,21 +67,27 @@ ABOUT = (
     "    WHERE l.plan_id = o.plan_id AND l.viewer_id <> $1"
     "    AND ($3::bigint IS NULL OR l.id < $3) ORDER BY l.id DESC LIMIT $2) r"
     f"   WHERE o.person_id = $1 AND o.role = '{OWNER}')"
+    " UNION"
+    " (SELECT r.* FROM unnest($4::uuid[]) AS rp(plan_id) CROSS JOIN LATERAL"
+    "   (SELECT l.id, l.at, l.viewer_id, l.plan_id, l.what FROM access_log l"
+    "    WHERE l.plan_id = rp.plan_id AND l.viewer_id <> $1"
+    "    AND ($3::bigint IS NULL OR l.id < $3) ORDER BY l.id DESC LIMIT $2) r)"
     ") found ORDER BY id DESC LIMIT $2"
 )
 
 
-async def about(conn: Conn, person_id: uuid.UUID, first: int, before: int | None) -> list[LogRow]:
+async def about(
+    conn: Conn,
+    person_id: uuid.UUID,
+    first: int,
+    before: int | None,
+    represented: Sequence[uuid.UUID] = (),
+) -> list[LogRow]:
     """Reads of the plans this person owns and of their own data, newest first (not their own).
 
     Two index-backed branches, each at most a page: reads of the person's data from the GIN
     index on subject_ids (fenced, so PostgreSQL takes that index rather than walking the whole
     log backwards by id; a page costs the person's reads, not the log's size), and reads of
     each plan they own from access_log_plan_idx in id order (a page costs a page)."""
-    records = await conn.fetch(
-        ABOUT,
-        person_id,
-        first,
-        before,
-    )
+    records = await conn.fetch(ABOUT, person_id, first, before, list(represented))
     return [LogRow(**dict(r)) for r in records]

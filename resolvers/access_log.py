@@ -1,15 +1,20 @@
-"""Innsyn i logg: the owner can see who read their plans and their data."""
+"""Innsyn i logg: the owner can see who read their plans and their data, and whoever
+represents the owner sees the reads of the plans they represent."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from db import access_log
+from db import access_log, plans
 from db.access_log import LogRow
 from db.persons import PersonRow
+from resolvers import policy
 from resolvers.context import Context
 from resolvers.errors import bad_input, unauthenticated
 from resolvers.guard import Admitted, admit_person
+from resolvers.policy.build import facts, owner_facts
+from resolvers.policy.facts import COORDINATOR, OWNER
 
 MAX_PAGE = 100
 
@@ -47,10 +52,27 @@ async def my_access_log(ctx: Context, first: int, after: str | None) -> LogPage:
         if not after.isdigit():
             raise bad_input("after", "after is not a cursor from this list.")
         before = int(after)
+    represented = await represented_plans(ctx)
     async with ctx.pool.acquire() as conn:
-        rows = await access_log.about(conn, viewer.person_id, first + 1, before)
+        rows = await access_log.about(conn, viewer.person_id, first + 1, before, represented)
     ctx.record_read(None, viewer.person_id, "access_log")
     return LogPage(rows[:first], len(rows) > first)
+
+
+async def represented_plans(ctx: Context) -> list[uuid.UUID]:
+    """The plans whose owner the viewer represents today (policy.represents_owner: a verge,
+    or a parent while the owner is under 16): their reads are in the viewer's log too."""
+    viewer = ctx.viewer
+    assert viewer is not None
+    async with ctx.pool.acquire() as conn:
+        mine = await plans.views_taking_part(conn, viewer.person_id)
+    found = []
+    for plan_id, view in sorted(mine.items()):
+        if view.mine is None or view.mine.role in (OWNER, COORDINATOR):
+            continue
+        if policy.represents_owner(facts(view).mine, await owner_facts(ctx, view), ctx.today()):
+            found.append(plan_id)
+    return found
 
 
 async def entry_viewer(ctx: Context, row: LogRow) -> Admitted[PersonRow]:

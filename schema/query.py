@@ -153,7 +153,8 @@ class Query:
         return Reports()
 
     @strawberry.field(
-        description="Innsyn i logg: who read my plans and my data, newest first; mine only."
+        description="Innsyn i logg: who read my plans and my data, newest first; mine only,"
+        " and the plans whose owner I represent (a verge; a parent while the owner is under 16)."
     )
     async def my_access_log(
         self, info: Info, first: int | None = 50, after: str | None = None

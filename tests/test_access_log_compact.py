@@ -171,7 +171,9 @@ async def test_my_access_log_reads_its_indexes_not_the_whole_log(pool: asyncpg.P
         await conn.execute("ANALYZE access_log")
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         for person in (owner, other, viewer):
-            rows = await conn.fetch("EXPLAIN (FORMAT JSON) " + access_log.ABOUT, person, 21, None)
+            rows = await conn.fetch(
+                "EXPLAIN (FORMAT JSON) " + access_log.ABOUT, person, 21, None, []
+            )
             plan = json.dumps(rows[0][0])
             # Per monthly partition (migration 0016) the indexes are the partitions' own:
             # access_log_<month>_subject_ids_idx (GIN) and ..._plan_id_id_idx.

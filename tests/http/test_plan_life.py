@@ -376,3 +376,25 @@ async def test_goals_and_activities_change_responsible_dates_and_close_with_an_e
         COORDINATOR, close, {"id": goal, "s": "CANCELLED", "on": today, "ev": "Igjen"}
     )
     assert error_codes(again) == ["BAD_USER_INPUT"]
+
+
+async def test_whoever_represents_the_owner_reads_the_owners_access_log(gateway: Gateway) -> None:
+    """A verge (GUARDIAN) represents the owner: the reads of the owner's plan are in the
+    verge's myAccessLog as in the owner's; a relative who does not represent sees none."""
+    world = await build_world(gateway)
+    read = await world.post(
+        SERVICE_PROVIDER, "query($p: ID!) { plan(id: $p) { goals { id } } }", {"p": world.plan_id}
+    )
+    assert "errors" not in read, read
+    log = "{ myAccessLog(first: 100) { edges { what viewer { id } plan { id } } } }"
+
+    def reads(body: dict[str, Any]) -> set[tuple[str, str, str | None]]:
+        return {
+            (e["what"], e["viewer"]["id"], (e["plan"] or {}).get("id"))
+            for e in ok(body)["myAccessLog"]["edges"]
+        }
+
+    provider_read = ("goals", world.person_id(SERVICE_PROVIDER), world.plan_id)
+    assert provider_read in reads(await world.post(OWNER, log))
+    assert provider_read in reads(await world.post(GUARDIAN, log))
+    assert not any(r[2] == world.plan_id for r in reads(await world.post(RELATIVE, log)))
