@@ -226,10 +226,6 @@ class MessageBus:
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
 
-    def subscription_count(self) -> int:
-        """Live subscriptions open in this process (metrics)."""
-        return len(self._subscriptions)
-
     def session_ids(self) -> set[uuid.UUID]:
         """The sessions with a subscription open in this process."""
         return {s.session_id for s in self._subscriptions if s.session_id is not None}

@@ -90,7 +90,7 @@ def count_errors(codes: list[Any]) -> None:
 async def _refresh(state: GatewayState) -> None:
     """The gauges that are read at scrape time."""
     bus = state.bus
-    SUBSCRIPTIONS.set(bus.subscription_count() if bus is not None else 0)
+    SUBSCRIPTIONS.set(bus.subscriber_count if bus is not None else 0)
     pool = state.pool
     POOL_IN_USE.set(pool.get_size() - pool.get_idle_size())
     try:

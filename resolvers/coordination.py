@@ -4,8 +4,6 @@ a section; reading them writes the owners' access log)."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +15,7 @@ from resolvers.audit_trail import audited
 from resolvers.context import Context
 from resolvers.errors import bad_input, forbidden, not_found
 from resolvers.guard import require_viewer
+from resolvers.plans import decode_cursor, plan_cursor
 from resolvers.policy.build import facts
 
 MAX_PAGE = 100
@@ -30,16 +29,7 @@ class HeaderPage:
 
 
 def header_cursor(row: PlanHeaderRow) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _after(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        at, _, pid = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return dt.datetime.fromisoformat(at), uuid.UUID(pid)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_input("after", "after is not a cursor from this list.") from None
+    return plan_cursor(row.created_at, row.id)
 
 
 async def plan_overview(
@@ -56,7 +46,7 @@ async def plan_overview(
         raise bad_input("consentExpiringWithinDays", "consentExpiringWithinDays must be 1-365.")
     if where.inactive_for_days is not None and not 1 <= where.inactive_for_days <= 3650:
         raise bad_input("inactiveForDays", "inactiveForDays must be 1-3650.")
-    cursor = _after(after) if after else None
+    cursor = decode_cursor(after) if after else None
     async with ctx.pool.acquire() as conn:
         me = await persons.by_id(conn, viewer.person_id)
         unit = me.service_unit_id if me else None

@@ -66,7 +66,12 @@ class Page:
 
 
 def encode_cursor(view: PlanView) -> str:
-    raw = f"{view.plan.created_at.isoformat()}|{view.plan.id}"
+    return plan_cursor(view.plan.created_at, view.plan.id)
+
+
+def plan_cursor(created_at: dt.datetime, plan_id: uuid.UUID) -> str:
+    """The cursor of a list of plans in creation order (plans, planOverview)."""
+    raw = f"{created_at.isoformat()}|{plan_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
