@@ -1,10 +1,12 @@
 """The LISTEN/NOTIFY bus: one dedicated connection per gateway process.
 
-A committed message fires ``NOTIFY plangruppe_messages '<seq>:<id>:<plan>'`` (ids only).
-Every process listens, loads each message once and hands it to its local subscribers.
+A committed message fires ``NOTIFY plangruppe_messages '<seq>:<id>:<plan>'`` (ids only), an
+edit or a withdrawal ``NOTIFY plangruppe_message_changes '<change_seq>:<id>:<plan>'``.
+Every process listens, loads each message once and hands it to its local subscribers: new
+messages to messageAdded's, changes to messageChanged's.
 Access changes fire ``plangruppe_access`` so subscribers re-check at once. When the
 listening connection drops, the bus reconnects and catches up from the last delivered
-message: nothing committed meanwhile is lost.
+message and change: nothing committed meanwhile is lost.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from db.pool import Conn
 log = logging.getLogger("plangruppe.bus")
 
 MESSAGES = "plangruppe_messages"
+CHANGES = "plangruppe_message_changes"
 ACCESS = "plangruppe_access"
 # Commits may land out of sequence order; catch-up looks this far back and skips duplicates.
 CATCH_UP_WINDOW = 1000
@@ -43,6 +46,8 @@ class Subscription:
     # With plan_id None: the plans the subscriber takes part in, the only ones whose messages
     # can reach them (None: every plan's message is handed over, to be checked).
     plans: frozenset[uuid.UUID] | None = None
+    # False: new messages (messageAdded); True: edits and withdrawals (messageChanged).
+    changes: bool = False
     queue: asyncio.Queue[MessageRow | None] = field(default_factory=asyncio.Queue)
 
     def wants(self, plan_id: uuid.UUID) -> bool:
@@ -77,10 +82,13 @@ class MessageBus:
         self._pool = pool
         self._reconnect_delay = reconnect_delay
         self._subscriptions: set[Subscription] = set()
-        self._pending: asyncio.Queue[tuple[int, uuid.UUID]] = asyncio.Queue()
-        self._delivered: set[uuid.UUID] = set()
-        self._order: deque[uuid.UUID] = deque()
+        # (is a change, seq or change_seq, message id)
+        self._pending: asyncio.Queue[tuple[bool, int, uuid.UUID]] = asyncio.Queue()
+        # New messages by id, changes by change_seq: each handed over once.
+        self._delivered: set[uuid.UUID | int] = set()
+        self._order: deque[uuid.UUID | int] = deque()
         self._last_seq = 0
+        self._last_change_seq = 0
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -92,6 +100,7 @@ class MessageBus:
     async def start(self) -> None:
         async with self._pool.acquire() as conn:
             self._last_seq = await messages.last_seq(conn)
+            self._last_change_seq = await messages.last_change_seq(conn)
         await self._connect()
         self._tasks = [
             asyncio.create_task(self._supervise(), name="bus-supervisor"),
@@ -113,6 +122,7 @@ class MessageBus:
         conn = await asyncpg.connect(self._dsn)
         conn.add_termination_listener(lambda _c: self._lost.set())
         await conn.add_listener(MESSAGES, self._on_message)
+        await conn.add_listener(CHANGES, self._on_change)
         await conn.add_listener(ACCESS, self._on_access)
         self._conn = conn
         self._lost.clear()
@@ -138,16 +148,29 @@ class MessageBus:
     async def _catch_up(self) -> None:
         async with self._pool.acquire() as conn:
             missed = await messages.after_seq(conn, max(0, self._last_seq - CATCH_UP_WINDOW))
+            changed = await messages.changed_after(
+                conn, max(0, self._last_change_seq - CATCH_UP_WINDOW)
+            )
         for row in missed:
             if row.id not in self._delivered:
                 self._fan_out(row)
+        for row in changed:
+            if row.change_seq not in self._delivered:
+                self._fan_out_change(row)
 
     # --- incoming ------------------------------------------------------------------------
 
     def _on_message(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:
             seq, message_id, _plan = str(payload).split(":")
-            self._pending.put_nowait((int(seq), uuid.UUID(message_id)))
+            self._pending.put_nowait((False, int(seq), uuid.UUID(message_id)))
+        except ValueError:
+            log.error("malformed notification %r", payload)
+
+    def _on_change(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        try:
+            change_seq, message_id, _plan = str(payload).split(":")
+            self._pending.put_nowait((True, int(change_seq), uuid.UUID(message_id)))
         except ValueError:
             log.error("malformed notification %r", payload)
 
@@ -174,12 +197,19 @@ class MessageBus:
         return subs
 
     async def _dispatch(self) -> None:
-        """Load each notified message once (in batches) and fan it out locally."""
+        """Load each notified message once (in batches) and fan it out locally; a change is
+        handed over with the message as it is now (a later change of it is then skipped)."""
         while True:
             batch = [await self._pending.get()]
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
-            wanted = [mid for _seq, mid in batch if mid not in self._delivered]
+            wanted = list(
+                dict.fromkeys(
+                    mid
+                    for change, seq, mid in batch
+                    if (seq if change else mid) not in self._delivered
+                )
+            )
             if not wanted:
                 continue
             try:
@@ -189,22 +219,34 @@ class MessageBus:
                 log.error("could not load notified messages: %s", exc)
                 self._lost.set()  # the catch-up after reconnecting will bring them
                 continue
+            added = {mid for change, _seq, mid in batch if not change}
+            changed = {mid for change, _seq, mid in batch if change}
             for row in sorted(found.values(), key=lambda r: r.seq):
-                if row.id not in self._delivered:
+                if row.id in added and row.id not in self._delivered:
                     self._fan_out(row)
+                if row.id in changed and row.change_seq not in self._delivered:
+                    self._fan_out_change(row)
 
     def _fan_out(self, row: MessageRow) -> None:
-        self._remember(row)
+        self._remember(row.id)
+        self._last_seq = max(self._last_seq, row.seq)
         for sub in list(self._subscriptions):
-            if sub.wants(row.plan_id):
+            if not sub.changes and sub.wants(row.plan_id):
                 sub.queue.put_nowait(row)
 
-    def _remember(self, row: MessageRow) -> None:
-        self._delivered.add(row.id)
-        self._order.append(row.id)
+    def _fan_out_change(self, row: MessageRow) -> None:
+        assert row.change_seq is not None
+        self._remember(row.change_seq)
+        self._last_change_seq = max(self._last_change_seq, row.change_seq)
+        for sub in list(self._subscriptions):
+            if sub.changes and sub.wants(row.plan_id):
+                sub.queue.put_nowait(row)
+
+    def _remember(self, key: uuid.UUID | int) -> None:
+        self._delivered.add(key)
+        self._order.append(key)
         if len(self._order) > REMEMBERED:
             self._delivered.discard(self._order.popleft())
-        self._last_seq = max(self._last_seq, row.seq)
 
     # --- subscribers ---------------------------------------------------------------------
 
@@ -214,8 +256,9 @@ class MessageBus:
         *,
         session_id: uuid.UUID | None = None,
         account_id: uuid.UUID | None = None,
+        changes: bool = False,
     ) -> Subscription:
-        sub = Subscription(plan_id, session_id, account_id)
+        sub = Subscription(plan_id, session_id, account_id, changes=changes)
         self._subscriptions.add(sub)
         return sub
 

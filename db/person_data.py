@@ -42,8 +42,14 @@ _SECTIONS: dict[str, str] = {
         " WHERE t.person_id = $1 ORDER BY t.joined_on"
     ),
     "messagesWritten": (
-        "SELECT m.plan_id, m.created_at, m.body FROM messages m"
+        "SELECT m.plan_id, m.created_at, m.body, m.edited_at, m.withdrawn_at FROM messages m"
         " JOIN participants t ON t.id = m.author_id WHERE t.person_id = $1 ORDER BY m.created_at"
+    ),
+    # The texts the person's messages had before they edited or withdrew them.
+    "messageVersionsWritten": (
+        "SELECT m.plan_id, m.created_at, v.replaced_at, v.body FROM message_versions v"
+        " JOIN messages m ON m.id = v.message_id JOIN participants t ON t.id = m.author_id"
+        " WHERE t.person_id = $1 ORDER BY m.created_at, v.id"
     ),
     "commentsWritten": (
         "SELECT c.plan_id, c.created_at, c.body FROM comments c"

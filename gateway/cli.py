@@ -48,6 +48,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("PLANGRUPPE_REQUIRE_OIDC_FOR", "roles that may not log in by password"),
     ("PLANGRUPPE_OIDC_APP_REDIRECTS", "native apps' redirect URIs for login"),
     ("PLANGRUPPE_TRUSTED_DOCUMENTS", "manifest: only these operations run"),
+    ("PLANGRUPPE_MESSAGE_EDIT_MINUTES", "minutes an unread message can be edited (15)"),
     ("PLANGRUPPE_RETAIN_SESSIONS_DAYS", "days expired sessions and links are kept (30)"),
     ("PLANGRUPPE_RETAIN_LOGIN_ATTEMPTS_DAYS", "days login attempts are kept (90)"),
     ("PLANGRUPPE_RETAIN_IDEMPOTENCY_DAYS", "days idempotency keys are kept (7)"),

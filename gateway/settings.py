@@ -77,6 +77,9 @@ class Settings:
     oidc_app_redirects: tuple[str, ...] = ()
     # PLANGRUPPE_RETAIN_*_DAYS: how long expired rows are kept (db/retention.py).
     retention: Retention = field(default_factory=Retention)
+    # PLANGRUPPE_MESSAGE_EDIT_MINUTES: how long after posting an unread message can be edited
+    # or withdrawn by its author (resolvers/messages.py); afterwards only a correction.
+    message_edit_minutes: int = 15
     # PLANGRUPPE_METRICS_TOKEN: /metrics for a scraper holding it (gateway/metrics.py).
     metrics_token: str | None = field(default=None, repr=False)
     # PLANGRUPPE_LOG_LEVEL / PLANGRUPPE_LOG_FORMAT (gateway/logs.py).
@@ -149,6 +152,9 @@ class Settings:
             **_oidc(get),
             trusted_documents=_trusted(get("PLANGRUPPE_TRUSTED_DOCUMENTS")),
             metrics_token=_metrics_token(get("PLANGRUPPE_METRICS_TOKEN")),
+            message_edit_minutes=_positive(
+                get("PLANGRUPPE_MESSAGE_EDIT_MINUTES"), "PLANGRUPPE_MESSAGE_EDIT_MINUTES", 15
+            ),
             retention=Retention(
                 sessions_days=_positive(
                     get("PLANGRUPPE_RETAIN_SESSIONS_DAYS"), "PLANGRUPPE_RETAIN_SESSIONS_DAYS", 30

@@ -81,4 +81,5 @@ _REASONS: dict[Reason, str] = {
     Reason.PLAN_ENDED: "The plan has ended and is read-only.",
     Reason.FIELD_HIDDEN: "The person has hidden this field from you.",
     Reason.ROLE_REQUIRED: "Your role does not allow this.",
+    Reason.EDIT_WINDOW_CLOSED: "The message can no longer be changed: post a correction instead.",
 }

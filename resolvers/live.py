@@ -1,5 +1,5 @@
-"""Live messages (messageAdded): every event is checked against the subscriber's access at
-that moment, and the subscription ends with an error when access is lost.
+"""Live messages (messageAdded, messageChanged): every event is checked against the
+subscriber's access at that moment, and the subscription ends with an error when access is lost.
 
 Cheap per event: a subscription keeps the session and the plan views (the access facts) it
 checked, and checks them again from the database only when an access change concerns it
@@ -144,9 +144,10 @@ def _finished(task: asyncio.Task[None]) -> None:
 
 
 async def message_stream(
-    ctx: Context, plan_id: str | None
+    ctx: Context, plan_id: str | None, *, changes: bool = False
 ) -> AsyncIterator[tuple[Context, Admitted[MessageRow]]]:
-    """Messages as they are posted, each delivered only if the subscriber may read it now."""
+    """Messages as they are posted (``changes``: as they are edited or withdrawn), each
+    delivered only if the subscriber may read it now; the same rules either way."""
     bus = ctx.bus
     if not isinstance(bus, MessageBus):
         raise unauthenticated()
@@ -161,7 +162,9 @@ async def message_stream(
             raise forbidden(denial)
     viewer = access.ctx.viewer
     assert viewer is not None
-    sub = bus.subscribe(pid, session_id=viewer.session_id, account_id=viewer.account_id)
+    sub = bus.subscribe(
+        pid, session_id=viewer.session_id, account_id=viewer.account_id, changes=changes
+    )
     if pid is None:
         sub.plans = await access.taking_part()
     logged: set[uuid.UUID] = set()  # the subscription is one request for the access log

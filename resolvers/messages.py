@@ -6,13 +6,16 @@ import base64
 import datetime as dt
 from dataclasses import dataclass
 
+from graphql import GraphQLError
+
 from db import messages, plans
 from db.messages import MessageRow
 from db.plans import ParticipantRow, PlanView
+from db.pool import Conn
 from resolvers import notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context
-from resolvers.errors import bad_input
+from resolvers.errors import bad_input, forbidden, not_found
 from resolvers.guard import (
     Admitted,
     admit,
@@ -24,6 +27,7 @@ from resolvers.guard import (
 )
 from resolvers.plans import named_participant, visible_participant
 from resolvers.policy.build import facts
+from resolvers.policy.sections import MESSAGE_VISIBLE
 
 MAX_PAGE = 100
 
@@ -163,3 +167,66 @@ async def mark_read(ctx: Context, plan_id: str) -> int:
         newly = await messages.since(conn, view.plan.id, before, now)
     ctx.reload_loaders()
     return sum(1 for r in newly if r.author_id != view.mine.id and visible(ctx, view, r))
+
+
+async def _own_recent_message(
+    conn: Conn, ctx: Context, message_id: str
+) -> tuple[MessageRow, PlanView]:
+    """A message the viewer may still change (policy.own_message_change_denial), locked with
+    the plan's reading until commit: MESSAGES WRITE while the plan is active (guard.writable),
+    the message one the viewer may read (NOT_FOUND otherwise), written by them, recent, and
+    read by nobody else."""
+    mid = validation.identifier("id", message_id)
+    found = (await messages.by_ids(conn, [mid])).get(mid)
+    if found is None:
+        raise not_found("message")
+    try:
+        # The plan first, then the message: the order every write to a plan locks in.
+        view = await writable(conn, ctx, found.plan_id, "messages")
+    except GraphQLError as refused:
+        if (refused.extensions or {}).get("code") == "NOT_FOUND":
+            raise not_found("message") from None
+        raise
+    row = await messages.for_change(conn, mid)
+    assert row is not None  # messages go only with their plan, which is locked
+    if not visible(ctx, view, row):
+        raise not_found("message")
+    if row.withdrawn_at is not None:
+        raise bad_input("id", "The message is withdrawn.")
+    await messages.lock_plan_reading(conn, row.plan_id)
+    window = dt.timedelta(minutes=ctx.settings.message_edit_minutes)
+    denial = policy.own_message_change_denial(
+        facts(view),
+        author_id=row.author_id,
+        recent=ctx.now() < row.created_at + window,
+        read_by_others=await messages.read_by_others(conn, row, visible=MESSAGE_VISIBLE),
+    )
+    if denial:
+        raise forbidden(denial)
+    return row, view
+
+
+async def edit(ctx: Context, message_id: str, body: str) -> Admitted[MessageRow]:
+    """Edit one's own message shortly after posting, before anyone else has read it."""
+    text = validation.required_text("body", body, max_length=10_000)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _own_recent_message(conn, ctx, message_id)
+        if text == row.body:
+            return admit(ctx, view, row)
+        changed = await messages.change(conn, row, body=text, now=ctx.now())
+        await audited(conn, ctx, "message.edited", target=row.id, detail={"plan": str(row.plan_id)})
+    ctx.reload_loaders()
+    return admit(ctx, view, changed)
+
+
+async def withdraw(ctx: Context, message_id: str) -> Admitted[MessageRow]:
+    """Withdraw one's own message shortly after posting, before anyone else has read it: it
+    stays in the list, marked, without its text."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row, view = await _own_recent_message(conn, ctx, message_id)
+        changed = await messages.change(conn, row, body=None, now=ctx.now())
+        await audited(
+            conn, ctx, "message.withdrawn", target=row.id, detail={"plan": str(row.plan_id)}
+        )
+    ctx.reload_loaders()
+    return admit(ctx, view, changed)

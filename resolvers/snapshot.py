@@ -107,6 +107,9 @@ async def build(
                 "recipientIds": sorted(str(x) for x in r.recipient_ids)
                 if r.recipient_ids
                 else None,
+                # Only when it happened, so earlier archives keep their shape.
+                **({"editedAt": r.edited_at} if r.edited_at else {}),
+                **({"withdrawnAt": r.withdrawn_at} if r.withdrawn_at else {}),
             }
             for r in sorted(rows, key=lambda r: r.seq)
             if message_filter(r)

@@ -576,6 +576,22 @@ class Mutation:
         return Message(admitted=row)
 
     @strawberry.mutation(
+        description="Edit my own message: within PLANGRUPPE_MESSAGE_EDIT_MINUTES (15) of"
+        " posting and before anyone else has read it (else FORBIDDEN EDIT_WINDOW_CLOSED: post"
+        " a correction), with MESSAGES WRITE while the plan is active. Live clients get it"
+        " through messageChanged."
+    )
+    async def edit_message(self, info: Info, id: strawberry.ID, body: str) -> Message:
+        return Message(admitted=await message_resolvers.edit(info.context, id, body))
+
+    @strawberry.mutation(
+        description="Withdraw my own message: who and when as editMessage. It stays in the"
+        " list with withdrawnAt and an empty body."
+    )
+    async def withdraw_message(self, info: Info, id: strawberry.ID) -> Message:
+        return Message(admitted=await message_resolvers.withdraw(info.context, id))
+
+    @strawberry.mutation(
         description="Mark every message of the plan read; returns how many (MESSAGES >= READ)."
     )
     async def mark_messages_read(self, info: Info, plan_id: strawberry.ID) -> int:

@@ -882,13 +882,24 @@ class Message:
     async def author(self, info: Info) -> Participant:
         return Participant(admitted=await message_resolvers.author(info.context, self.row))
 
-    @strawberry.field
+    @strawberry.field(description="Empty once the message is withdrawn.")
     def body(self) -> str:
         return self.row.body
 
     @strawberry.field
     def created_at(self) -> dt.datetime:
         return self.row.created_at
+
+    @strawberry.field(description="When its author last edited it (editMessage).")
+    def edited_at(self) -> dt.datetime | None:
+        return self.row.edited_at
+
+    @strawberry.field(
+        description="When its author withdrew it (withdrawMessage): it stays in the list,"
+        " marked, without its text."
+    )
+    def withdrawn_at(self) -> dt.datetime | None:
+        return self.row.withdrawn_at
 
     @strawberry.field(
         description="Null: the whole plan group. Chosen recipients need PARTICIPANTS >= READ"

@@ -389,6 +389,8 @@ GOAL: dict[str, Emitter] = {
     "description": _column("description"),
     "status": _column("status"),
     "createdAt": _column("created_at", "datetime"),
+    "closedOn": _column("closed_on"),
+    "evaluation": _column("evaluation"),
     "responsible": _responsible("goals"),
     "activities": _activities_of_goal,
     "subGoals": _sub_goals,
@@ -448,6 +450,8 @@ MESSAGE: dict[str, Emitter] = {
     "id": _column("id", "id"),
     "body": _column("body"),
     "createdAt": _column("created_at", "datetime"),
+    "editedAt": _column("edited_at", "datetime"),
+    "withdrawnAt": _column("withdrawn_at", "datetime"),
     "author": _author,
 }
 

@@ -130,6 +130,7 @@ from resolvers.policy.sections import (
     message_read_denial,
     message_visible,
     own_content_denial,
+    own_message_change_denial,
     section_denial,
     write_denial,
 )
@@ -220,6 +221,7 @@ __all__ = [
     "message_visible",
     "own_account_denial",
     "own_content_denial",
+    "own_message_change_denial",
     "own_participation_denial",
     "own_responsibility_denial",
     "participant_denial",

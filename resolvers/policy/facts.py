@@ -156,6 +156,9 @@ class F:
     viewer_unit = Fact("viewer_unit", UUID)
     # a row the viewer reaches: a message, a participant, a person
     author_id = Fact("author_id", UUID)
+    # changing a message: posted within PLANGRUPPE_MESSAGE_EDIT_MINUTES, read by someone else
+    message_recent = Fact("message_recent", BOOL)
+    message_read_by_others = Fact("message_read_by_others", BOOL)
     to_all = Fact("to_all", BOOL)
     recipient_ids = Fact("recipient_ids", UUIDS)
     participant_id = Fact("participant_id", UUID)

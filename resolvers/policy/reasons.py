@@ -15,6 +15,9 @@ class Reason(StrEnum):
     PLAN_ENDED = "PLAN_ENDED"
     FIELD_HIDDEN = "FIELD_HIDDEN"
     ROLE_REQUIRED = "ROLE_REQUIRED"
+    # Added beside the contract's: a message is changed only shortly after posting and before
+    # anyone else read it; afterwards a correction is a new message.
+    EDIT_WINDOW_CLOSED = "EDIT_WINDOW_CLOSED"
 
 
 # A rule's verdict: None when the viewer may go ahead, else the reason it may not.

@@ -204,7 +204,14 @@ def message_visible(
 # fields (cross-plan visibility). The author is named with the message whatever the
 # reader's PARTICIPANTS grant; a person's name and position are visible to everyone.
 SAME_FOR_EVERY_READER: Mapping[str, Mapping[str, str | None]] = {
-    "Message": {"id": None, "body": None, "createdAt": None, "author": "Participant"},
+    "Message": {
+        "id": None,
+        "body": None,
+        "createdAt": None,
+        "editedAt": None,
+        "withdrawnAt": None,
+        "author": "Participant",
+    },
     "Participant": {
         "id": None,
         "role": None,
@@ -235,6 +242,32 @@ def own_content_denial(plan: PlanFacts, author_id: uuid.UUID) -> Denial:
         "author_id": author_id,
     }
     denial: Denial = OWN_CONTENT(env)
+    return denial
+
+
+OWN_MESSAGE_CHANGE = Rule(
+    "own_message_change",
+    "Editing or withdrawing a message: only its author, and only while it is recent"
+    " (PLANGRUPPE_MESSAGE_EDIT_MINUTES) and nobody it is for has read it; afterwards a"
+    " correction is a new message. On top of MESSAGES WRITE, while the plan is active.",
+    case(
+        (Not(Coalesce(F.mine_id == F.author_id, Lit(False))), Reason.ROLE_REQUIRED),
+        (Coalesce(F.message_read_by_others, Lit(True)), Reason.EDIT_WINDOW_CLOSED),
+        (Not(Coalesce(F.message_recent, Lit(False))), Reason.EDIT_WINDOW_CLOSED),
+    ),
+)
+
+
+def own_message_change_denial(
+    plan: PlanFacts, *, author_id: uuid.UUID, recent: bool, read_by_others: bool
+) -> Denial:
+    env = {
+        "mine_id": plan.mine.participant_id if plan.mine else None,
+        "author_id": author_id,
+        "message_recent": recent,
+        "message_read_by_others": read_by_others,
+    }
+    denial: Denial = OWN_MESSAGE_CHANGE(env)
     return denial
 
 

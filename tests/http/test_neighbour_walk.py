@@ -541,6 +541,8 @@ MUTATIONS: dict[str, Fixture] = {
     "updateCalendarEntry": lambda s: {"id": str(uuid.uuid4()), "title": "Flyttet"},
     "cancelCalendarEntry": lambda s: {"id": str(uuid.uuid4())},
     "withdrawDocument": lambda s: {"id": str(uuid.uuid4()), "reason": "Feil plan"},
+    "editMessage": lambda s: {"id": str(uuid.uuid4()), "body": "Rettet"},
+    "withdrawMessage": lambda s: {"id": str(uuid.uuid4())},
     "proposeConsent": lambda s: {
         "planId": s.world.plan_id,
         "input": {
@@ -601,6 +603,8 @@ REFUSED = {
     "updateCalendarEntry",
     "cancelCalendarEntry",
     "withdrawDocument",
+    "editMessage",
+    "withdrawMessage",
     "recordRevision",
     "deactivateAccount",
     "reactivateAccount",
