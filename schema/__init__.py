@@ -37,6 +37,7 @@ from schema.extensions import (
 )
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscription import Subscription
 
 
@@ -111,6 +112,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
         execution_context_class=CompiledExecutor,
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

@@ -36,6 +36,8 @@ SET_NOTIFICATION = """mutation($id: ID!, $event: NotificationEvent!) {
   setNotification(participantId: $id, event: $event, sms: true, email: false) { id } }"""
 UPDATE_PLAN = """mutation($id: ID!, $name: String, $type: PlanType) {
   updatePlan(id: $id, shortName: $name, type: $type) { id shortName changedSinceMyLastVisit } }"""
+UPDATE_PLAN_REVISION = """mutation($id: ID!, $r: Date) {
+  updatePlan(id: $id, revisionDate: $r) { id revisionDate } }"""
 VISITED = """mutation($id: ID!) { markPlanVisited(id: $id) { id changedSinceMyLastVisit } }"""
 PLAN = """query($id: ID!) { plan(id: $id) { id shortName } }"""
 PERSON = """query($id: ID!) { person(id: $id) { id firstName } }"""
@@ -508,6 +510,25 @@ async def test_invalid_enums_and_dates_are_bad_input_not_internal(world: World) 
             UPDATE_PERSON,
             {"id": w.pid("sara"), "in": {"birthDate": "1990-02-29"}},
         ),
+        # The extremes Python can hold are PostgreSQL's infinity once stored: refused.
+        (
+            "the last date there is",
+            "ola",
+            RECORD_CONSENT,
+            {"p": w.plan_id, "in": consent | {"expiresOn": "9999-12-31"}},
+        ),
+        (
+            "the first date there is",
+            "ola",
+            UPDATE_PLAN_REVISION,
+            {"id": w.plan_id, "r": "0001-01-01"},
+        ),
+        (
+            "year 3000",
+            "ola",
+            UPDATE_PARTICIPANT,
+            {"id": w.participant["sara"], "until": "3000-01-01"},
+        ),
     ]
     for what, who, query, variables in cases:
         error = await check_rejected(w, Rejected(what, who, query, variables, "BAD_USER_INPUT"))
@@ -516,6 +537,13 @@ async def test_invalid_enums_and_dates_are_bad_input_not_internal(world: World) 
     literal = f"""mutation {{ updateParticipant(id: "{w.participant["sara"]}",
       consentExpiresOn: "2027-02-30") {{ id }} }}"""
     await check_rejected(w, Rejected("literal date", "ola", literal, {}, "BAD_USER_INPUT"))
+    literal = (
+        f"""mutation {{ updatePlan(id: "{w.plan_id}", revisionDate: "9999-12-31") {{ id }} }}"""
+    )
+    await check_rejected(w, Rejected("literal last date", "ola", literal, {}, "BAD_USER_INPUT"))
+    # The last year accepted is stored and read back as it was sent, on both read paths.
+    body = await w.post("ola", UPDATE_PLAN_REVISION, {"id": w.plan_id, "r": "2999-12-31"})
+    assert body["data"]["updatePlan"]["revisionDate"] == "2999-12-31", body
 
 
 # --- rules of the plan -----------------------------------------------------------------------
