@@ -27,6 +27,7 @@ class GoalRow:
     created_at: dt.datetime
     closed_on: dt.date | None = None
     evaluation: str | None = None
+    serves_goal_id: uuid.UUID | None = None  # a goal of the IP above (linked plans)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class DocumentRow:
 
 _GOAL = (
     "id, plan_id, parent_id, title, description, status, responsible_id, created_at, closed_on,"
-    " evaluation"
+    " evaluation, serves_goal_id"
 )
 _ACTIVITY = "id, plan_id, goal_id, title, description, status, responsible_id, start_date, end_date"
 _COMMENT = "id, plan_id, goal_id, activity_id, author_id, body, created_at"

@@ -18,6 +18,8 @@ ACTIONS = (
     "plan.revised",
     "plan.coordinator_changed",
     "plan.content_purged",
+    "plan.linked",
+    "plan.unlinked",
     "participant.added",
     "participant.updated",
     "participant.removed",

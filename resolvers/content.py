@@ -12,13 +12,11 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
-from graphql import GraphQLError
-
 from db import content, plans
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.plans import ParticipantRow, PlanView
 from db.pool import Conn
-from resolvers import notify, policy, validation
+from resolvers import linked_plans, notify, policy, validation
 from resolvers.audit_trail import audited
 from resolvers.context import OSLO, Context
 from resolvers.errors import bad_input, forbidden, not_found
@@ -36,6 +34,7 @@ from resolvers.guard import (
     view_of,
     visible_plan,
     writable,
+    writable_content,
 )
 from resolvers.plans import named_participant
 from resolvers.policy.build import facts
@@ -331,6 +330,25 @@ async def update_goal(
     return admit(ctx, view, row)
 
 
+async def set_goal_serves(
+    ctx: Context, goal_id: str, serves_goal_id: str | None
+) -> Admitted[GoalRow]:
+    """Name the IP goal a goal of a lower plan serves (null: none), GOALS WRITE here; the IP
+    goal as linked_plans.serves_goal_for allows."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        goal = await _goal_in_visible_plan(conn, ctx, goal_id, "goalId")
+        view = await writable(conn, ctx, goal.plan_id, "goals")
+        serves = (
+            await linked_plans.serves_goal_for(conn, ctx, view, serves_goal_id)
+            if serves_goal_id is not None
+            else None
+        )
+        row = await content.update_goal(conn, goal.id, {"serves_goal_id": serves}, ctx.now())
+        await _after_change(conn, ctx, view, "GOAL_OR_ACTIVITY", "goal.updated", row.id, "goals")
+    ctx.reload_loaders()
+    return admit(ctx, view, row)
+
+
 async def close_goal(
     ctx: Context, goal_id: str, status: str, closed_on: dt.date, evaluation: str
 ) -> Admitted[GoalRow]:
@@ -511,12 +529,7 @@ async def _own_calendar_entry(
     row = await content.calendar_entry_for_update(conn, eid)
     if row is None:
         raise not_found("calendar entry")
-    try:
-        view = await writable(conn, ctx, row.plan_id, "calendar")
-    except GraphQLError as refused:
-        if (refused.extensions or {}).get("code") == "NOT_FOUND":
-            raise not_found("calendar entry") from None
-        raise
+    view = await writable_content(conn, ctx, row.plan_id, "calendar", "calendar entry")
     denial = policy.own_content_denial(facts(view), row.created_by)
     if denial:
         raise forbidden(denial)
@@ -587,12 +600,7 @@ async def withdraw_document(ctx: Context, document_id: str, reason: str) -> bool
         row = await content.document(conn, did)
         if row is None or row.withdrawn_at is not None:
             raise not_found("document")
-        try:
-            view = await writable(conn, ctx, row.plan_id, "documents")
-        except GraphQLError as refused:
-            if (refused.extensions or {}).get("code") == "NOT_FOUND":
-                raise not_found("document") from None
-            raise
+        view = await writable_content(conn, ctx, row.plan_id, "documents", "document")
         denial = policy.own_content_denial(facts(view), row.uploaded_by)
         if denial:
             raise forbidden(denial)

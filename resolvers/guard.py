@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from graphql import GraphQLError
+
 from db import plans
 from db.content import ActivityRow, CalendarRow, CommentRow, DocumentRow, GoalRow
 from db.messages import MessageRow
@@ -86,6 +88,23 @@ async def writable(conn: Conn, ctx: Context, plan_id: uuid.UUID, section: str) -
     if denial:
         raise forbidden(denial)
     assert view.mine is not None
+    return view
+
+
+async def writable_content(
+    conn: Conn, ctx: Context, plan_id: uuid.UUID, section: str, what: str
+) -> PlanView:
+    """For a change to one row of plan content addressed by its id: as ``writable``, but
+    NOT_FOUND (naming ``what``) for anyone who takes no part in the plan, an administrator
+    who knows of the plan included: its content is not theirs to know of (as for goals)."""
+    require_viewer(ctx)
+    try:
+        view = await locked_view(conn, ctx, plan_id)
+    except GraphQLError:  # the plan is unknown to the viewer
+        raise not_found(what) from None
+    if view.mine is None:
+        raise not_found(what)
+    deny(policy.write_denial(facts(view), section, ctx.today()))
     return view
 
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from db import accounts, content, messages, persons, plans
+from db import accounts, content, links, messages, persons, plans
 from db.pool import Conn
 from db.sql_rule import SqlRule
 from resolvers.policy.consent import IS_LEAD
@@ -143,6 +143,10 @@ class Loaders:
     @cached_property
     def documents_by_plan(self) -> DataLoader[uuid.UUID, list[content.DocumentRow] | None]:
         return _loader(self._pool, content.documents_of_plans)
+
+    @cached_property
+    def links_by_plan(self) -> DataLoader[uuid.UUID, list[links.LinkRow] | None]:
+        return _loader(self._pool, links.of_plans)
 
     # --- messages --------------------------------------------------------------------------
 

@@ -6,8 +6,6 @@ import base64
 import datetime as dt
 from dataclasses import dataclass
 
-from graphql import GraphQLError
-
 from db import messages, plans
 from db.messages import MessageRow
 from db.plans import ParticipantRow, PlanView
@@ -24,6 +22,7 @@ from resolvers.guard import (
     view_of,
     visible_plan,
     writable,
+    writable_content,
 )
 from resolvers.plans import named_participant, visible_participant
 from resolvers.policy.build import facts
@@ -180,13 +179,8 @@ async def _own_recent_message(
     found = (await messages.by_ids(conn, [mid])).get(mid)
     if found is None:
         raise not_found("message")
-    try:
-        # The plan first, then the message: the order every write to a plan locks in.
-        view = await writable(conn, ctx, found.plan_id, "messages")
-    except GraphQLError as refused:
-        if (refused.extensions or {}).get("code") == "NOT_FOUND":
-            raise not_found("message") from None
-        raise
+    # The plan first, then the message: the order every write to a plan locks in.
+    view = await writable_content(conn, ctx, found.plan_id, "messages", "message")
     row = await messages.for_change(conn, mid)
     assert row is not None  # messages go only with their plan, which is locked
     if not visible(ctx, view, row):

@@ -35,6 +35,7 @@ class Section(Enum):
     MESSAGES = "MESSAGES"
     CALENDAR = "CALENDAR"
     DOCUMENTS = "DOCUMENTS"
+    LINKED_PLANS = "LINKED_PLANS"
 
 
 @strawberry.enum(
@@ -63,6 +64,15 @@ class OtpChannel(Enum):
     EMAIL = "EMAIL"
     SMS = "SMS"
     APP = "APP"
+
+
+@strawberry.enum(
+    description="How a linked plan stands to the plan it is seen from: OVER, the IP above it;"
+    " UNDER, a plan under this IP (IOP, IUP, stafettlogg)."
+)
+class PlanRelation(Enum):
+    OVER = "OVER"
+    UNDER = "UNDER"
 
 
 @strawberry.enum(description="ACTIVE, or ENDED (avsluttet: read-only for everyone).")

@@ -58,6 +58,7 @@ class AccessGrantInput:
     messages: Access | None = None
     calendar: Access | None = None
     documents: Access | None = None
+    linked_plans: Access | None = None
     edit_person: bool | None = None
     print: bool | None = None
 

@@ -24,6 +24,7 @@ from resolvers import (
     plans,
     revisions,
 )
+from resolvers import linked_plans as link_resolvers
 from resolvers import messages as message_resolvers
 from resolvers.auth import NewSession
 from schema.context import Info
@@ -55,6 +56,7 @@ from schema.types import (
     Document,
     EndedSession,
     Goal,
+    LinkedPlan,
     LoginChallenge,
     Message,
     Participant,
@@ -500,6 +502,35 @@ class Mutation:
             info.context, id, title, description, status, responsible_id
         )
         return Goal(admitted=row)
+
+    @strawberry.mutation(
+        description="Name the goal of the IP above that this goal serves (null: none): GOALS"
+        " WRITE here, linkedPlans >= READ here, and a goal of the linked IP, in which I take"
+        " part, with GOALS >= READ there."
+    )
+    async def set_goal_serves(
+        self, info: Info, goal_id: strawberry.ID, serves_goal_id: strawberry.ID | None = None
+    ) -> Goal:
+        return Goal(admitted=await content.set_goal_serves(info.context, goal_id, serves_goal_id))
+
+    @strawberry.mutation(
+        description="Link a plan (IOP, IUP, stafettlogg) under an IP (planId), both for the same"
+        " person, each plan with at most one IP above it: linkedPlans WRITE in both plans,"
+        " while both are active."
+    )
+    async def link_plan(
+        self, info: Info, plan_id: strawberry.ID, linked_plan_id: strawberry.ID
+    ) -> LinkedPlan:
+        return LinkedPlan(link=await link_resolvers.link(info.context, plan_id, linked_plan_id))
+
+    @strawberry.mutation(
+        description="Remove a link made by linkPlan (as linkPlan); the lower plan's goals stop"
+        " naming goals of the IP."
+    )
+    async def unlink_plan(
+        self, info: Info, plan_id: strawberry.ID, linked_plan_id: strawberry.ID
+    ) -> bool:
+        return await link_resolvers.unlink(info.context, plan_id, linked_plan_id)
 
     @strawberry.mutation(
         description="Close a goal (GOALS WRITE): ACHIEVED or CANCELLED, the date (today or"

@@ -22,6 +22,7 @@ from db.revisions import RevisionRow
 from resolvers import access_log, account_admin, consent_app, contact, content, persons, policy
 from resolvers import history as history_resolvers
 from resolvers import lifecycle as lifecycle_resolvers
+from resolvers import linked_plans as link_resolvers
 from resolvers import messages as message_resolvers
 from resolvers import plans as plan_resolvers
 from resolvers import reports as report_resolvers
@@ -39,6 +40,7 @@ from schema.enums import (
     OtpChannel,
     PersonField,
     PlanGroupBy,
+    PlanRelation,
     PlanStatus,
     PlanType,
     Role,
@@ -272,6 +274,9 @@ class AccessGrant:
     messages: Access = strawberry.field(description="Meldinger.")
     calendar: Access = strawberry.field(description="Kalender.")
     documents: Access = strawberry.field(description="Dokumenter.")
+    linked_plans: Access = strawberry.field(
+        description="Fagplaner: the plans linked above or below this one (IP ↔ IOP, IUP …)."
+    )
     edit_person: bool = strawberry.field(description="May edit the person's contact details.")
     print: bool = strawberry.field(description="Utskrift: may print or export the plan.")
 
@@ -284,6 +289,7 @@ class AccessGrant:
             messages=Access(grant.messages),
             calendar=Access(grant.calendar),
             documents=Access(grant.documents),
+            linked_plans=Access(grant.linked_plans),
             edit_person=grant.edit_person,
             print=grant.print,
         )
@@ -506,6 +512,14 @@ class Plan:
         rows = await revision_resolvers.plan_revisions(info.context, self.view)
         return [Revision(row=r) for r in rows]
 
+    @strawberry.field(
+        description="Fagplaner: the plans linked above or below this one (linkedPlans >= READ),"
+        " each only for a viewer who takes part in it; others are left out."
+    )
+    async def linked_plans(self, info: Info) -> list[LinkedPlan] | None:
+        found = await link_resolvers.linked_plans(info.context, self.view)
+        return [LinkedPlan(link=link) for link in found]
+
     @strawberry.field(description="Sist arkivert.")
     def last_archived_at(self) -> dt.datetime | None:
         return self.view.plan.last_archived_at
@@ -723,6 +737,15 @@ class Goal:
     @strawberry.field(description="Evaluering: how it went, written when the goal was closed.")
     def evaluation(self) -> str | None:
         return self.row.evaluation
+
+    @strawberry.field(
+        description="The goal of the IP above that this goal serves (setGoalServes): with"
+        " linkedPlans >= READ here, taking part in the IP (else null, as if none) and GOALS >="
+        " READ there."
+    )
+    async def serves(self, info: Info) -> Goal | None:
+        found = await link_resolvers.served_goal(info.context, self.row)
+        return Goal(admitted=found) if found is not None else None
 
 
 @strawberry.type(description="Aktivitet/tiltak serving a goal. ACTIVITIES >= READ.")
@@ -1174,6 +1197,23 @@ class PlanHeaderEdge:
 class PlanHeaderConnection:
     edges: list[PlanHeaderEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="A linked plan (fagplan), seen from the plan that lists it.")
+class LinkedPlan:
+    link: strawberry.Private[link_resolvers.Link]
+
+    @strawberry.field(description="The linked plan, as I see it (I take part in it).")
+    def plan(self) -> Plan:
+        return Plan(view=self.link.other)
+
+    @strawberry.field
+    def relation(self) -> PlanRelation:
+        return PlanRelation(self.link.relation)
+
+    @strawberry.field
+    def linked_at(self) -> dt.datetime:
+        return self.link.linked_at
 
 
 @strawberry.type(description="Revisjon: a revision of the plan, recorded by its coordinator.")

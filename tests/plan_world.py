@@ -76,8 +76,24 @@ GLOBAL_ROLES: dict[str, tuple[str, ...]] = {
 }
 CONSENT_STATES = ("active", "expired", "revoked", "none")
 PLAN_STATES = ("active", "ended")
-SECTIONS = ("participants", "goals", "activities", "messages", "calendar", "documents")
-GRANT_FIELDS = "participants goals activities messages calendar documents editPerson print"
+SECTIONS = (
+    "participants",
+    "goals",
+    "activities",
+    "messages",
+    "calendar",
+    "documents",
+    "linked_plans",
+)
+
+
+def api_name(section: str) -> str:
+    """A section's name in AccessGrant and AccessGrantInput (linked_plans: linkedPlans)."""
+    head, *rest = section.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+GRANT_FIELDS = " ".join(api_name(s) for s in SECTIONS) + " editPerson print"
 # PersonField -> the GraphQL field of Person that shows it.
 PERSON_FIELD_NAMES = {
     "BIRTH_DATE": "birthDate",

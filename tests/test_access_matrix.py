@@ -30,6 +30,7 @@ from tests.plan_world import (
     ROLES,
     SECTIONS,
     PlanWorld,
+    api_name,
     build_world,
     errors_by_path,
 )
@@ -52,30 +53,31 @@ OVERRIDES: dict[str, dict[str, object]] = {
     GUARDIAN: {"messages": "NONE"},
 }
 
-# role × consent × plan → myAccess per section, editPerson, print, and the FORBIDDEN reason a
+# role × consent × plan → myAccess per section (linked: linkedPlans, not in the consent's
+# default grant, so NONE), editPerson, print, and the FORBIDDEN reason a
 # section the viewer may not read answers with (a NONE section; "-" when there is none).
 # "any" matches every state; "expired,revoked" both. Exactly one row matches each cell.
 MATRIX = """
-role               consent          plan   | partic. goals  activ. msgs   cal.   docs  | edit print | NONE says
-owner              any              active | WRITE   WRITE  WRITE  WRITE  WRITE  WRITE | yes  yes   | -
-owner              any              ended  | READ    READ   READ   READ   READ   READ  | no   yes   | -
-coordinator        any              active | WRITE   WRITE  WRITE  WRITE  WRITE  WRITE | yes  yes   | -
-coordinator        any              ended  | READ    READ   READ   READ   READ   READ  | no   yes   | -
-service_provider   active           active | READ    WRITE  READ   WRITE  READ   NONE  | no   no    | NO_GRANT
-service_provider   active           ended  | READ    READ   READ   READ   READ   NONE  | no   no    | NO_GRANT
-service_provider   expired,revoked  any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | CONSENT_EXPIRED
-service_provider   none             any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | NO_GRANT
-relative           active           active | READ    WRITE  READ   WRITE  READ   READ  | no   yes   | -
-relative           active           ended  | READ    READ   READ   READ   READ   READ  | no   yes   | -
-relative           expired,revoked  any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | CONSENT_EXPIRED
-relative           none             any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | NO_GRANT
-guardian           active           active | READ    WRITE  READ   NONE   READ   NONE  | no   no    | NO_GRANT
-guardian           active           ended  | READ    READ   READ   NONE   READ   NONE  | no   no    | NO_GRANT
-guardian           expired,revoked  any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | CONSENT_EXPIRED
-guardian           none             any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | NO_GRANT
+role               consent          plan   | partic. goals  activ. msgs   cal.   docs   linked | edit print | NONE says
+owner              any              active | WRITE   WRITE  WRITE  WRITE  WRITE  WRITE  WRITE  | yes  yes   | -
+owner              any              ended  | READ    READ   READ   READ   READ   READ  READ   | no   yes   | -
+coordinator        any              active | WRITE   WRITE  WRITE  WRITE  WRITE  WRITE  WRITE  | yes  yes   | -
+coordinator        any              ended  | READ    READ   READ   READ   READ   READ  READ   | no   yes   | -
+service_provider   active           active | READ    WRITE  READ   WRITE  READ   NONE  NONE   | no   no    | NO_GRANT
+service_provider   active           ended  | READ    READ   READ   READ   READ   NONE  NONE   | no   no    | NO_GRANT
+service_provider   expired,revoked  any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | CONSENT_EXPIRED
+service_provider   none             any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | NO_GRANT
+relative           active           active | READ    WRITE  READ   WRITE  READ   READ  NONE   | no   yes   | -
+relative           active           ended  | READ    READ   READ   READ   READ   READ  NONE   | no   yes   | -
+relative           expired,revoked  any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | CONSENT_EXPIRED
+relative           none             any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | NO_GRANT
+guardian           active           active | READ    WRITE  READ   NONE   READ   NONE  NONE   | no   no    | NO_GRANT
+guardian           active           ended  | READ    READ   READ   NONE   READ   NONE  NONE   | no   no    | NO_GRANT
+guardian           expired,revoked  any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | CONSENT_EXPIRED
+guardian           none             any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | NO_GRANT
 outsider           any              any    | NOT_FOUND (the plan is unknown to them)
-system_admin       any              any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | NOT_PARTICIPANT
-coordinating_unit  any              any    | NONE    NONE   NONE   NONE   NONE   NONE  | no   no    | NOT_PARTICIPANT
+system_admin       any              any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | NOT_PARTICIPANT
+coordinating_unit  any              any    | NONE    NONE   NONE   NONE   NONE   NONE  NONE   | no   no    | NOT_PARTICIPANT
 """
 
 # Who takes part (myParticipation, the plans list), and whether Plan.consent is readable
@@ -268,7 +270,11 @@ QUERY = f"""query($id: ID!) {{
 
 def grant_of(row: Row) -> dict[str, Any]:
     assert row.access is not None
-    return {**row.access, "editPerson": row.edit_person, "print": row.print}
+    return {
+        **{api_name(s): level for s, level in row.access.items()},
+        "editPerson": row.edit_person,
+        "print": row.print,
+    }
 
 
 def check_cell(world: PlanWorld, role: str, body: dict[str, Any]) -> None:

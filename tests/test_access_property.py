@@ -51,6 +51,7 @@ from tests.plan_world import (
     SECTIONS,
     SERVICE_PROVIDER,
     PlanWorld,
+    api_name,
     build_world,
     errors_by_path,
     today_of,
@@ -62,7 +63,7 @@ pytestmark = pytest.mark.both_read_paths
 LEVELS = ("NONE", "READ", "WRITE")
 LEADS = ("OWNER", "COORDINATOR")
 CONSENT_READERS = ("OWNER", "COORDINATOR", "GUARDIAN")  # and a parent of a minor owner
-API_KEY = {"edit_person": "editPerson", "print": "print"} | {s: s for s in SECTIONS}
+API_KEY = {"edit_person": "editPerson", "print": "print"} | {s: api_name(s) for s in SECTIONS}
 NOTHING: dict[str, object] = {s: "NONE" for s in SECTIONS} | {"edit_person": False, "print": False}
 
 
@@ -164,6 +165,7 @@ grants = st.builds(
     messages=levels,
     calendar=levels,
     documents=levels,
+    linked_plans=levels,
     edit_person=st.booleans(),
     print=st.booleans(),
 )
@@ -390,7 +392,11 @@ API_SETTINGS = settings(
 
 grant_inputs = st.fixed_dictionaries(
     {},
-    optional={**{s: levels for s in SECTIONS}, "editPerson": st.booleans(), "print": st.booleans()},
+    optional={
+        **{api_name(s): levels for s in SECTIONS},
+        "editPerson": st.booleans(),
+        "print": st.booleans(),
+    },
 )
 
 

@@ -317,6 +317,7 @@ _GRANT_FIELDS = {
     "messages": "messages",
     "calendar": "calendar",
     "documents": "documents",
+    "linkedPlans": "linked_plans",
     "editPerson": "edit_person",
     "print": "print",
 }

@@ -32,7 +32,17 @@ PARENT_REPRESENTS_UNTIL_AGE = 16
 NONE, READ, WRITE = "NONE", "READ", "WRITE"
 _LEVEL = {NONE: 0, READ: 1, WRITE: 2}
 
-SECTIONS = ("participants", "goals", "activities", "messages", "calendar", "documents")
+# linked_plans: «fagplaner», the plans linked above or below this one (IP ↔ IOP, IUP …);
+# a consent or override without the key gives NONE.
+SECTIONS = (
+    "participants",
+    "goals",
+    "activities",
+    "messages",
+    "calendar",
+    "documents",
+    "linked_plans",
+)
 PERSON_FIELDS = ("BIRTH_DATE", "WORKPLACE", "EMAIL", "MOBILE", "PHONE", "FAX", "ADDRESS")
 DEFAULT_VISIBILITY = "PLAN"  # VISIBLE_IN_PLAN
 
@@ -50,6 +60,7 @@ class Grant:
     messages: str = NONE
     calendar: str = NONE
     documents: str = NONE
+    linked_plans: str = NONE
     edit_person: bool = False
     print: bool = False
 
@@ -79,7 +90,7 @@ class Grant:
         }
 
 
-FULL = Grant(WRITE, WRITE, WRITE, WRITE, WRITE, WRITE, True, True)
+FULL = Grant(**dict.fromkeys(SECTIONS, WRITE), edit_person=True, print=True)
 NOTHING = Grant()
 
 

@@ -258,6 +258,21 @@ OWN_MESSAGE_CHANGE = Rule(
 )
 
 
+LINKED_PLAN_VISIBLE = Rule(
+    "linked_plan_visible",
+    "Fagplaner: a link shows (Plan.linkedPlans, Goal.serves) to a viewer who may read the"
+    " linked_plans section of the plan it is seen from and who takes part in the other plan"
+    " now; to anyone else the link does not exist. These are the other plan's facts.",
+    F.mine_id.is_not_null(),
+    kind="bool",
+)
+
+
+def linked_plan_visible(other: PlanFacts) -> bool:
+    """Whether the viewer takes part in the other plan of a link (LINKED_PLAN_VISIBLE)."""
+    return bool(LINKED_PLAN_VISIBLE(plan_env(other, dt.date.min)))
+
+
 def own_message_change_denial(
     plan: PlanFacts, *, author_id: uuid.UUID, recent: bool, read_by_others: bool
 ) -> Denial:

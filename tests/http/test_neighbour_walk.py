@@ -68,6 +68,7 @@ from tests.plan_world import (
     SECTIONS,
     SERVICE_PROVIDER,
     PlanWorld,
+    api_name,
     build_world,
     ok,
     today_of,
@@ -114,11 +115,13 @@ REFUSED_TYPES = {
     "calendar": {"CalendarEntry"},
     "documents": {"Document"},
     "participants": set(),
+    "linked_plans": {"LinkedPlan"},
 }
 REFUSED_FIELDS = {
     "goals": {("Goal", "comments")},
     "activities": {("Activity", "comments")},
     "participants": {("Plan", "participants")},
+    "linked_plans": {("Goal", "serves")},
 }
 # Per NONE section, a field the walk must have found refused (so the check is not vacuous).
 MUST_REFUSE = {
@@ -128,12 +131,14 @@ MUST_REFUSE = {
     "calendar": ("Plan", "calendar"),
     "documents": ("Plan", "documents"),
     "participants": ("Plan", "participants"),
+    "linked_plans": ("Plan", "linkedPlans"),
 }
 # Writes whose answer is content of these sections: with one of them NONE, the answer is
 # null with FORBIDDEN (the write refused, or its answer: Activity.goal is non-null).
 ANSWER_SECTIONS = {
     "addGoal": {"goals"},
     "updateGoal": {"goals"},
+    "setGoalServes": {"goals"},
     "addActivity": {"activities", "goals"},
     "updateActivity": {"activities", "goals"},
     "addComment": {"activities"},  # the fixture comments on an activity
@@ -332,7 +337,7 @@ ADD_CALENDAR = """mutation($p: ID!, $t: String!, $l: String) { addCalendarEntry(
   title: $t, startsAt: "2026-12-03T10:00:00+01:00", location: $l) { id } }"""
 SET_RESPONSIBILITY = """mutation($id: ID!, $r: String) {
   updateParticipant(id: $id, responsibility: $r) { id } }"""
-ALL_WRITE = dict.fromkeys(SECTIONS, "WRITE")
+ALL_WRITE = dict.fromkeys(map(api_name, SECTIONS), "WRITE")
 
 
 async def send(
@@ -363,7 +368,7 @@ async def build_scene(gateway: Gateway, none: str) -> Scene:
     world = await build_world(
         gateway,
         default_grant=ALL_WRITE,
-        rights={VIEWER: {none: "NONE", "editPerson": True, "print": True}},
+        rights={VIEWER: {api_name(none): "NONE", "editPerson": True, "print": True}},
     )
     scene = Scene(world, none, tag=world.short_name.split()[-1])
     pid = world.plan_id
@@ -542,6 +547,9 @@ MUTATIONS: dict[str, Fixture] = {
     "cancelCalendarEntry": lambda s: {"id": str(uuid.uuid4())},
     "withdrawDocument": lambda s: {"id": str(uuid.uuid4()), "reason": "Feil plan"},
     "editMessage": lambda s: {"id": str(uuid.uuid4()), "body": "Rettet"},
+    "linkPlan": lambda s: {"planId": s.world.plan_id, "linkedPlanId": str(uuid.uuid4())},
+    "unlinkPlan": lambda s: {"planId": s.world.plan_id, "linkedPlanId": str(uuid.uuid4())},
+    "setGoalServes": lambda s: {"goalId": s.sub_goal_id, "servesGoalId": None},
     "withdrawMessage": lambda s: {"id": str(uuid.uuid4())},
     "proposeConsent": lambda s: {
         "planId": s.world.plan_id,
@@ -605,6 +613,8 @@ REFUSED = {
     "withdrawDocument",
     "editMessage",
     "withdrawMessage",
+    "linkPlan",
+    "unlinkPlan",
     "recordRevision",
     "deactivateAccount",
     "reactivateAccount",
@@ -697,7 +707,9 @@ def check_refusals(
 async def walk(scene: Scene, schema: GraphQLSchema, edges: set[tuple[str, str]]) -> Answers:
     world, answers = scene.world, Answers()
     today = today_of(world.gateway)
-    hidden = scene.markers[scene.none] | scene.always_hidden
+    # linked_plans has no text of its own (a link names plans the viewer takes part in):
+    # its walk is held to the refusals alone (MUST_REFUSE).
+    hidden = scene.markers.get(scene.none, set()) | scene.always_hidden
     for kind, root, fixture in roots(schema):
         given = fixture(scene)
         op = operation(schema, kind, root, given, today, edges)
