@@ -25,6 +25,7 @@ from gateway.database import UNAVAILABLE_ERRORS, query_within
 from gateway.http_limits import error_reply
 from resolvers import admin, auth
 from resolvers.context import ApiKeyViewer, Clock, Viewer
+from resolvers.session_cookies import CSRF_COOKIE, SESSION_COOKIE
 
 T = TypeVar("T")
 
@@ -34,8 +35,7 @@ LOOKUP_TIMEOUT = 5.0
 # A browser's session after an OpenID Connect login (gateway/oidc_routes.py): the token in
 # an HttpOnly cookie, and a CSRF value in a readable one that the page repeats in a header
 # (or, on the WebSocket, as `csrfToken` in connection_init).
-SESSION_COOKIE = "__Host-plangruppe-session"
-CSRF_COOKIE = "__Host-plangruppe-csrf"
+# The cookie names: resolvers/session_cookies.py.
 CSRF_HEADER = b"x-csrf-token"
 
 

@@ -24,11 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from gateway.authentication import CSRF_COOKIE, SESSION_COOKIE, credentials
+from gateway.authentication import credentials
 from gateway.database import UNAVAILABLE_ERRORS
 from gateway.state import GatewayState
 from resolvers import oidc
 from resolvers.auth import SESSION_MAX
+from resolvers.session_cookies import CSRF_COOKIE, SESSION_COOKIE
 
 log = logging.getLogger("plangruppe.oidc")
 
@@ -73,11 +74,6 @@ def set_session_cookies(response: Response, token: str) -> None:
         httponly=False,
         samesite="lax",
     )
-
-
-def clear_session_cookies(response: Response) -> None:
-    for name in (SESSION_COOKIE, CSRF_COOKIE):
-        response.delete_cookie(name, path="/", secure=True, samesite="lax")
 
 
 def routes(state: Callable[[], GatewayState]) -> list[Route]:

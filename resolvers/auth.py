@@ -19,7 +19,7 @@ from db import oidc as oidc_db
 from db.bus import notify_access_changed
 from db.persons import PersonRow
 from db.pool import Conn
-from resolvers import contact, notify, passwords, policy, texts, validation
+from resolvers import contact, notify, passwords, policy, session_cookies, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.context import Context, Viewer
 from resolvers.errors import (
@@ -465,10 +465,7 @@ async def end_session(ctx: Context, post_logout_redirect_uri: str | None) -> str
 
     url = await provider_logout_url(ctx, viewer.session_id, post_logout_redirect_uri)
     await logout(ctx)
-    response = ctx.response
-    if response is not None and hasattr(response, "delete_cookie"):
-        for name in ("__Host-plangruppe-session", "__Host-plangruppe-csrf"):
-            response.delete_cookie(name, path="/", secure=True, samesite="lax")
+    session_cookies.clear(ctx.response)
     return url
 
 

@@ -273,7 +273,9 @@ async def test_a_linked_identity_logs_in_a_browser_with_cookie_and_csrf(
     query = parse_qs(url.query)
     assert result["ended"] and result["providerLogoutUrl"].startswith(s.op.issuer)
     assert query["post_logout_redirect_uri"] == [f"{PUBLIC}/"] and query["id_token_hint"]
-    assert "__Host-plangruppe-session" in ended.headers.get("set-cookie", "")
+    cleared = {c.split("=", 1)[0]: c for c in ended.headers.get_list("set-cookie")}
+    for name in ("__Host-plangruppe-session", "__Host-plangruppe-csrf"):
+        assert "Max-Age=0" in cleared[name] and "Secure" in cleared[name], cleared
     async with httpx.AsyncClient(timeout=20) as browser:
         page = await browser.get(result["providerLogoutUrl"])
         assert page.status_code == 200, page.text  # the provider accepts the hint
