@@ -283,27 +283,11 @@ async def _login(
     if channel == "EMAIL":
         assert account.confirmed_email and code
         text = texts.login_code_email(code)
-        await notify.queue_email(
-            conn,
-            account.confirmed_email,
-            text,
-            now,
-            secret_expires_at=now + CODE_TTL,
-            box=ctx.settings.secret_box,
-        )
-        masked = _mask_email(account.confirmed_email)
+        masked = await _send_code(conn, ctx, channel, account.confirmed_email, text, CODE_TTL)
     elif channel == "SMS":
         assert account.confirmed_mobile and code
         text = texts.login_code_sms(code)
-        await notify.queue_sms(
-            conn,
-            account.confirmed_mobile,
-            text,
-            now,
-            secret_expires_at=now + CODE_TTL,
-            box=ctx.settings.secret_box,
-        )
-        masked = _mask_mobile(account.confirmed_mobile)
+        masked = await _send_code(conn, ctx, channel, account.confirmed_mobile, text, CODE_TTL)
     else:
         masked = "autentiseringsapp"
     await audited(
@@ -315,6 +299,27 @@ async def _login(
         detail={"channel": channel},
     )
     return Challenge(challenge_id, channel, masked)
+
+
+async def _send_code(
+    conn: Conn,
+    ctx: Context,
+    channel: str,
+    destination: str,
+    text: texts.Text,
+    lasts: dt.timedelta,
+) -> str:
+    """A one-time code's text by e-mail (EMAIL) or SMS, through the outbox, sealed there until
+    the code expires; the destination as an answer may show it (masked). The destination is a
+    confirmed one: codes never go to persons.email/mobile, which others may have typed."""
+    now, box = ctx.now(), ctx.settings.secret_box
+    if channel == "EMAIL":
+        await notify.queue_email(
+            conn, destination, text, now, secret_expires_at=now + lasts, box=box
+        )
+        return _mask_email(destination)
+    await notify.queue_sms(conn, destination, text, now, secret_expires_at=now + lasts, box=box)
+    return _mask_mobile(destination)
 
 
 async def _oidc_required(conn: Conn, ctx: Context, person_id: uuid.UUID) -> str | None:
@@ -723,28 +728,8 @@ async def request_login_channel_change(ctx: Context, channel: str) -> Challenge:
             now=now,
             expires_at=now + CHANNEL_CODE_TTL,
         )
-        expires = now + CHANNEL_CODE_TTL
-        box = ctx.settings.secret_box
-        if channel == "EMAIL":
-            await notify.queue_email(
-                conn,
-                destination,
-                texts.channel_code_email(code),
-                now,
-                secret_expires_at=expires,
-                box=box,
-            )
-            masked = _mask_email(destination)
-        else:
-            await notify.queue_sms(
-                conn,
-                destination,
-                texts.channel_code_sms(code),
-                now,
-                secret_expires_at=expires,
-                box=box,
-            )
-            masked = _mask_mobile(destination)
+        text = (texts.channel_code_email if channel == "EMAIL" else texts.channel_code_sms)(code)
+        masked = await _send_code(conn, ctx, channel, destination, text, CHANNEL_CODE_TTL)
         await audited(conn, ctx, "login_channel.change_requested", detail={"channel": channel})
     return Challenge(change_id, channel, masked)
 
