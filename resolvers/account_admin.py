@@ -6,6 +6,8 @@ for an invitation the address it was first sent to), never to the one who asked.
 
 from __future__ import annotations
 
+import uuid
+
 from db import accounts, overview, persons
 from db.bus import notify_access_changed
 from db.pool import Conn
@@ -33,18 +35,25 @@ async def manage_denial(conn: Conn, ctx: Context, person: persons.PersonRow) -> 
     )
 
 
-async def _managed(
-    conn: Conn, ctx: Context, person_id: str
-) -> tuple[persons.PersonRow, accounts.AccountRow]:
-    if ctx.viewer is None:
-        raise unauthenticated()
-    pid = validation.identifier("personId", person_id)
+async def managed_person(conn: Conn, ctx: Context, pid: uuid.UUID) -> persons.PersonRow:
+    """A person whose account (or, without one, whose settings) the viewer manages:
+    NOT_FOUND for no such person, FORBIDDEN with the rule's reason otherwise."""
     person = await persons.by_id(conn, pid)
     if person is None:
         raise not_found("person")
     denial = await manage_denial(conn, ctx, person)
     if denial:
         raise forbidden(denial)
+    return person
+
+
+async def _managed(
+    conn: Conn, ctx: Context, person_id: str
+) -> tuple[persons.PersonRow, accounts.AccountRow]:
+    if ctx.viewer is None:
+        raise unauthenticated()
+    pid = validation.identifier("personId", person_id)
+    person = await managed_person(conn, ctx, pid)
     account = await accounts.by_person(conn, pid)
     if account is None:
         raise bad_input("personId", "The person has no account.")

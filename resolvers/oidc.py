@@ -28,14 +28,14 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from db import accounts, oidc, persons
+from db import accounts, oidc
 from db.pool import Conn
 from gateway.oidc_settings import OidcProvider
 from resolvers import account_admin, notify, texts, validation
 from resolvers.audit_trail import audited
 from resolvers.auth import NewSession, open_session, token_hash
 from resolvers.context import Context
-from resolvers.errors import bad_input, forbidden, not_found, unauthenticated
+from resolvers.errors import bad_input, unauthenticated
 
 log = logging.getLogger("plangruppe.oidc")
 
@@ -478,13 +478,8 @@ async def link_identity(ctx: Context, person_id: str, provider_name: str, identi
         raise bad_input("identity", "The provider's subject is 1-255 printable characters.")
     now = ctx.now()
     async with ctx.pool.acquire() as conn, conn.transaction():
-        person = await persons.by_id(conn, pid)
-        if person is None:
-            raise not_found("person")
         # A linked identity is a key to the account: the account-management rule decides.
-        denial = await account_admin.manage_denial(conn, ctx, person)
-        if denial:
-            raise forbidden(denial)
+        await account_admin.managed_person(conn, ctx, pid)
         account = await accounts.by_person(conn, pid)
         if account is None:
             raise bad_input("personId", "The person needs an account first (createAccount).")

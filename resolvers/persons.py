@@ -423,12 +423,7 @@ async def _for_whom(conn: Conn, ctx: Context, person_id: str | None) -> uuid.UUI
     pid = validation.identifier("personId", person_id)
     if pid == viewer.person_id:
         return pid
-    person = await persons.by_id(conn, pid)
-    if person is None:
-        raise not_found("person")
-    denial = await account_admin.manage_denial(conn, ctx, person)
-    if denial:
-        raise forbidden(denial)
+    await account_admin.managed_person(conn, ctx, pid)
     if await accounts.by_person(conn, pid) is not None:
         raise bad_input("personId", "A person with an account sets this themselves.")
     return pid
