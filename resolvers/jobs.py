@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from db import archives, consent_proposals, log_partitions, reports, retention, revisions
+from db.pool import Conn
 from resolvers import lifecycle, notify, texts
 from resolvers.audit_trail import audited
 from resolvers.auth import SESSION_IDLE
@@ -62,34 +63,38 @@ async def warn_expiring_consents(pool: asyncpg.Pool, clock: Clock) -> int | None
         return sent
 
 
-async def remind_revisions(pool: asyncpg.Pool, clock: Clock) -> int:
-    """Tell coordinators 30 and 7 days before a plan's revision date and on the day, once
-    each (db/revisions.claim_reminders): safe from several processes at once."""
+# A reminder claimed once, whatever process claims it: (what it is about, days left, the
+# address to tell or None), in the claiming transaction.
+Claim = Callable[[Conn, dt.date, dt.datetime], Awaitable[Sequence[tuple[object, int, str | None]]]]
+
+
+async def _mail_claimed(
+    pool: asyncpg.Pool, clock: Clock, claim: Claim, text: Callable[[int], texts.Text]
+) -> int:
+    """Claim what is due today and queue its e-mail in the same transaction: a reminder is
+    sent once even with several processes running the job at once."""
     now = clock()
     sent = 0
     async with pool.acquire() as conn, conn.transaction():
-        for _plan_id, days_left, email in await revisions.claim_reminders(
-            conn, now.astimezone(OSLO).date(), now
-        ):
+        for _about, days_left, email in await claim(conn, now.astimezone(OSLO).date(), now):
             if email:
-                await notify.queue_email(conn, email, texts.revision_reminder(days_left), now)
+                await notify.queue_email(conn, email, text(days_left), now)
                 sent += 1
     return sent
+
+
+async def remind_revisions(pool: asyncpg.Pool, clock: Clock) -> int:
+    """Tell coordinators 30 and 7 days before a plan's revision date and on the day, once
+    each (db/revisions.claim_reminders)."""
+    return await _mail_claimed(pool, clock, revisions.claim_reminders, texts.revision_reminder)
 
 
 async def remind_consent_givers(pool: asyncpg.Pool, clock: Clock) -> int:
     """The owner (or the parent or verge who gave it) is reminded too, 30 days before a
-    consent expires; once per consent, whatever runs the job."""
-    now = clock()
-    sent = 0
-    async with pool.acquire() as conn, conn.transaction():
-        for _consent, days_left, email in await consent_proposals.claim_owner_reminders(
-            conn, now.astimezone(OSLO).date(), now
-        ):
-            if email:
-                await notify.queue_email(conn, email, texts.consent_expiring_owner(days_left), now)
-                sent += 1
-    return sent
+    consent expires; once per consent."""
+    return await _mail_claimed(
+        pool, clock, consent_proposals.claim_owner_reminders, texts.consent_expiring_owner
+    )
 
 
 # Samspill's rule: every active plan is archived at least twice a year.
@@ -154,39 +159,39 @@ async def run_forever(
     """Hourly; the job itself decides what is due today and never repeats a warning.
     ``on_run(job, ok)`` is told of every run (the metrics). With ``settings`` the archive
     routine runs too."""
+
+    async def run(job: str, work: Callable[[], Awaitable[str | None]]) -> None:
+        try:
+            done = await work()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.error("%s job failed, will try again: %s", job, exc)
+            ok = False
+        else:
+            if done:
+                log.info("%s: %s", job, done)
+            ok = True
+        if on_run is not None:
+            on_run(job, ok)
+
+    async def archive() -> str | None:
+        assert settings is not None
+        archived = await archive_due(pool, settings, clock)
+        return f"archived {archived} plans" if archived else None
+
+    async def purge() -> str | None:
+        assert settings is not None
+        await purge_expired(pool, settings, clock)  # logs what it deleted itself
+        return None
+
+    async def consent_expiry() -> str | None:
+        count = await warn_expiring_consents(pool, clock)
+        await remind_revisions(pool, clock)
+        await remind_consent_givers(pool, clock)
+        return f"queued {count} consent-expiry warnings" if count else None
+
     while True:
         if settings is not None:
-            try:
-                archived = await archive_due(pool, settings, clock)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.error("archive routine failed, will try again: %s", exc)
-                if on_run is not None:
-                    on_run("archive", False)
-            else:
-                if on_run is not None:
-                    on_run("archive", True)
-                if archived:
-                    log.info("archived %s plans", archived)
-            try:
-                await purge_expired(pool, settings, clock)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.error("retention purge failed, will try again: %s", exc)
-                if on_run is not None:
-                    on_run("retention", False)
-            else:
-                if on_run is not None:
-                    on_run("retention", True)
-        try:
-            count = await warn_expiring_consents(pool, clock)
-            await remind_revisions(pool, clock)
-            await remind_consent_givers(pool, clock)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.error("consent-expiry job failed, will try again: %s", exc)
-            if on_run is not None:
-                on_run("consent_expiry", False)
-        else:
-            if on_run is not None:
-                on_run("consent_expiry", True)
-            if count:
-                log.info("queued %s consent-expiry warnings", count)
+            await run("archive", archive)
+            await run("retention", purge)
+        await run("consent_expiry", consent_expiry)
         await asyncio.sleep(interval)

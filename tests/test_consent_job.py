@@ -350,3 +350,48 @@ async def test_run_jobs_once_from_the_command_line_warns_once(
     outputs = await asyncio.gather(run_jobs_once(tmp_path, db_dsn), run_jobs_once(tmp_path, db_dsn))
     assert all("queued 0" in o or "another process" in o for o in outputs), outputs
     assert len(await outbox(gateway.pool, start)) == 2
+
+
+async def test_the_hourly_loop_runs_every_job_and_reports_each(
+    gateway: Gateway, monkeypatch: Any
+) -> None:
+    """run_forever: archive, retention and the warnings each run and are reported to the
+    metrics (on_run); one that fails with a database error is reported as failed, logged,
+    and the loop goes on to the next job and the next hour."""
+    world = await world_expiring(gateway)
+    async with gateway.pool.acquire() as conn:
+        before = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
+    runs: list[tuple[str, bool]] = []
+    hour = asyncio.Event()
+
+    def on_run(job: str, ok: bool) -> None:
+        runs.append((job, ok))
+        if job == "consent_expiry":
+            hour.set()
+
+    async def loop() -> None:
+        await jobs.run_forever(
+            gateway.pool, gateway.clock, interval=3600, on_run=on_run, settings=gateway.settings
+        )
+
+    task = asyncio.create_task(loop())
+    try:
+        await asyncio.wait_for(hour.wait(), 30)
+    finally:
+        task.cancel()
+    assert runs == [("archive", True), ("retention", True), ("consent_expiry", True)]
+    # The warnings ran: the relative's (29 days) and the guardian's (6 days) consent.
+    assert len(await outbox(gateway.pool, before)) == 2, world.plan_id
+
+    async def broken(pool: asyncpg.Pool, clock: Any) -> int:
+        raise asyncpg.PostgresError("the database went away")
+
+    monkeypatch.setattr(jobs, "remind_revisions", broken)
+    runs.clear()
+    hour.clear()
+    task = asyncio.create_task(loop())
+    try:
+        await asyncio.wait_for(hour.wait(), 30)
+    finally:
+        task.cancel()
+    assert runs == [("archive", True), ("retention", True), ("consent_expiry", False)]
