@@ -25,13 +25,14 @@ class MessageRow:
     edited_at: dt.datetime | None = None
     withdrawn_at: dt.datetime | None = None  # then the body is empty
     change_seq: int | None = None  # the latest edit or withdrawal (db/bus.py)
+    corrects_id: uuid.UUID | None = None  # the earlier message this one corrects
 
 
 _SELECT = (
     "SELECT m.id, m.seq, m.plan_id, m.author_id, m.body, m.created_at,"
     " CASE WHEN m.to_all THEN NULL ELSE (SELECT coalesce(array_agg(participant_id), '{}')"
     "  FROM message_recipients WHERE message_id = m.id) END AS recipient_ids,"
-    " m.edited_at, m.withdrawn_at, m.change_seq"
+    " m.edited_at, m.withdrawn_at, m.change_seq, m.corrects_id"
 )
 
 
@@ -172,15 +173,17 @@ async def insert(
     body: str,
     recipient_ids: Sequence[uuid.UUID] | None,
     now: dt.datetime,
+    corrects_id: uuid.UUID | None = None,
 ) -> MessageRow:
     record = await conn.fetchrow(
-        "INSERT INTO messages (plan_id, author_id, body, created_at, to_all)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING id, seq",
+        "INSERT INTO messages (plan_id, author_id, body, created_at, to_all, corrects_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, seq",
         plan_id,
         author_id,
         body,
         now,
         recipient_ids is None,
+        corrects_id,
     )
     assert record is not None
     if recipient_ids is not None:
@@ -200,6 +203,7 @@ async def insert(
         body,
         now,
         frozenset(recipient_ids) if recipient_ids is not None else None,
+        corrects_id=corrects_id,
     )
 
 

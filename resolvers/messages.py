@@ -97,6 +97,18 @@ async def recipients(ctx: Context, row: MessageRow) -> list[Admitted[Participant
     return [await visible_participant(ctx, p, named=False) for p in found if p is not None]
 
 
+async def corrected(ctx: Context, row: MessageRow) -> Admitted[MessageRow] | None:
+    """Message.corrects: the earlier message, by the rules of any message (readable)."""
+    await readable(ctx, row)
+    if row.corrects_id is None:
+        return None
+    earlier = await ctx.loaders.message_by_id.load(row.corrects_id)
+    if earlier is None:
+        return None
+    view = await readable(ctx, earlier)
+    return admit(ctx, view, earlier)
+
+
 async def message_plan(ctx: Context, row: MessageRow) -> PlanView:
     """Message.plan: the plan, if the viewer may know of it (NOT_FOUND otherwise)."""
     return await visible_plan(ctx, row.plan_id)
@@ -113,10 +125,17 @@ async def read_by_me(ctx: Context, row: MessageRow) -> bool:
 
 
 async def post(
-    ctx: Context, plan_id: str, body: str, recipient_ids: list[str] | None
+    ctx: Context,
+    plan_id: str,
+    body: str,
+    recipient_ids: list[str] | None,
+    corrects_id: str | None = None,
 ) -> Admitted[MessageRow]:
-    """A message to the whole plan group, or only to chosen participants (MESSAGES WRITE)."""
+    """A message to the whole plan group, or only to chosen participants (MESSAGES WRITE).
+    A correction names one of the viewer's own messages in the plan; without recipientIds it
+    goes to the same readers as that message, never to more by default."""
     pid = validation.identifier("planId", plan_id)
+    corrects = validation.identifier("correctsId", corrects_id) if corrects_id else None
     text = validation.required_text("body", body, max_length=10_000)
     chosen = None
     if recipient_ids is not None:
@@ -130,10 +149,16 @@ async def post(
     async with ctx.pool.acquire() as conn, conn.transaction():
         view = await writable(conn, ctx, pid, "messages")
         assert view.mine is not None
-        if chosen is not None:
-            members = {m.id for m in (await plans.participants_of(conn, [pid]))[pid]}
-            if not set(chosen) <= members:
-                raise bad_input("recipientIds", "Every recipient must take part in this plan.")
+        members = {m.id for m in (await plans.participants_of(conn, [pid]))[pid]}
+        if corrects is not None:
+            earlier = (await messages.by_ids(conn, [corrects])).get(corrects)
+            if earlier is None or earlier.plan_id != pid or earlier.author_id != view.mine.id:
+                raise bad_input("correctsId", "A correction names one of your own messages here.")
+            if recipient_ids is None and earlier.recipient_ids is not None:
+                # Those of its readers who still take part.
+                chosen = sorted(earlier.recipient_ids & members)
+        if chosen is not None and not set(chosen) <= members:
+            raise bad_input("recipientIds", "Every recipient must take part in this plan.")
         row = await messages.insert(
             conn,
             plan_id=pid,
@@ -141,6 +166,7 @@ async def post(
             body=text,
             recipient_ids=chosen,
             now=ctx.now(),
+            corrects_id=corrects,
         )
         await plans.touch(conn, pid, ctx.now())
         await audited(

@@ -593,6 +593,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="A message to the plan group, or only to recipientIds (MESSAGES WRITE)."
+        " correctsId: one of my own messages here that this corrects (rettelse); without"
+        " recipientIds the correction goes to that message's readers who still take part."
     )
     async def post_message(
         self,
@@ -600,9 +602,14 @@ class Mutation:
         plan_id: strawberry.ID,
         body: str,
         recipient_ids: list[strawberry.ID] | None = None,
+        corrects_id: strawberry.ID | None = None,
     ) -> Message:
         row = await message_resolvers.post(
-            info.context, plan_id, body, list(recipient_ids) if recipient_ids is not None else None
+            info.context,
+            plan_id,
+            body,
+            list(recipient_ids) if recipient_ids is not None else None,
+            corrects_id,
         )
         return Message(admitted=row)
 

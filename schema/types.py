@@ -925,6 +925,14 @@ class Message:
         return self.row.withdrawn_at
 
     @strawberry.field(
+        description="The earlier message this one corrects (postMessage correctsId), as any"
+        " message: FORBIDDEN when it was not meant for me."
+    )
+    async def corrects(self, info: Info) -> Message | None:
+        found = await message_resolvers.corrected(info.context, self.row)
+        return Message(admitted=found) if found is not None else None
+
+    @strawberry.field(
         description="Null: the whole plan group. Chosen recipients need PARTICIPANTS >= READ"
         " unless each is me, the owner or the coordinator."
     )

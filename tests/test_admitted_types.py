@@ -290,6 +290,8 @@ RECIPES: dict[tuple[str, str], tuple[Recipe, ...]] = {
     ("CalendarEntry", "createdBy"): (Recipe("calendarEntry", _by("calendar")),),
     ("Document", "uploadedBy"): (Recipe("document", _by("documents")),),
     ("Message", "author"): (Recipe("message", _by("messages")),),
+    # The scene's message corrects none: answered null when allowed (EMPTY_HERE).
+    ("Message", "corrects"): (Recipe("message", _by("messages")),),
     # To the viewer and the relative: a recipient list needs the plan group.
     ("Message", "recipients"): (Recipe("message", _by("messages", "participants")),),
     # Forged as not named: the relative, seen only with the plan group.
@@ -301,7 +303,7 @@ RECIPES: dict[tuple[str, str], tuple[Recipe, ...]] = {
 # Null without an error for someone who takes no part: there is no participation to refuse.
 NOBODY_HERE = {("Plan", "myParticipation")}
 # Null without an error for everyone the field is not refused to: the scene has none.
-EMPTY_HERE = {("Goal", "serves")}
+EMPTY_HERE = {("Goal", "serves"), ("Message", "corrects")}
 # Admitted for anyone logged in (the person rule); refused only to nobody logged in.
 SIGNED_IN = {("AccessLogEntry", "viewer")}
 # What the field's selection asks for, when its type is a holder of the guarded type.

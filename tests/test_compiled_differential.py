@@ -1065,6 +1065,14 @@ async def _changed_messages_and_links(conn: Conn, world: World) -> None:
             f"Mål {goal}",
             f"Mål {served}",
         )
+    # A correction: A's 11th message (by seq) corrects the 2nd, both by the same author.
+    await conn.execute(
+        "WITH a AS (SELECT id, row_number() OVER (ORDER BY seq) AS n FROM messages"
+        " WHERE plan_id = $1)"
+        " UPDATE messages SET corrects_id = (SELECT id FROM a WHERE n = 2)"
+        " WHERE id = (SELECT id FROM a WHERE n = 11)",
+        world.plan_ids["A"],
+    )
     for plan, place, withdrawn in CHANGED_MESSAGES:
         await conn.execute(
             "UPDATE messages SET"
@@ -1794,7 +1802,7 @@ LIVING_FALLBACK = """query($id: ID!, $from: Date, $to: Date) { plan(id: $id) { i
   myAccess { linkedPlans }
   linkedPlans { relation linkedAt plan { id type shortName myAccess { linkedPlans goals } } }
   goals { id serves { id title closedOn } }
-  messages(first: 50) { edges { node { id body editedAt withdrawnAt } } }
+  messages(first: 50) { edges { node { id body editedAt withdrawnAt corrects { id body } } } }
 } }"""
 CALENDAR_WINDOWS = ((None, None), (0, 0), (-1, -1), (-400, 100), (100, 100))
 REVISION_DUE = """query($ended: Boolean, $first: Int) {
@@ -1862,6 +1870,7 @@ def test_the_plan_as_living_work_agrees_for_every_viewer(
         '"serves": {"id"',
         "(rettet «igjen»)",
         '"withdrawnAt": "2026',
+        '"corrects": {"id"',
     ):
         assert state in text, state
     for withdrawn in ("Gammel epikrise", "Treningsprogram", "Trukket.png"):

@@ -344,3 +344,57 @@ async def test_changes_made_while_the_listener_was_gone_arrive_once(
         event = await next_event(sub, "messageChanged", probes)
         assert (event["id"], event["body"]) == (mine[0], "")
         assert dt.datetime.fromisoformat(event["withdrawnAt"]) == gateway.clock()
+
+
+CORRECT = """mutation($p: ID!, $b: String!, $c: ID, $to: [ID!]) {
+  postMessage(planId: $p, body: $b, correctsId: $c, recipientIds: $to) {
+    id recipients { id } corrects { id body } } }"""
+WITH_CORRECTS = """query($p: ID!) { plan(id: $p) { messages(first: 50) { edges { node {
+  id corrects { id body } } } } } }"""
+
+
+async def test_too_late_to_edit_a_correction_names_the_message(gateway: Gateway) -> None:
+    world = await build_world(gateway)
+    author = world.token(SERVICE_PROVIDER)
+    coordinator = world.participant_ids[COORDINATOR]
+    private = await post(gateway.client, author, world.plan_id, "Time kl. 10", [coordinator])
+    gateway.clock.advance(seconds=1)
+    ok(await world.post(COORDINATOR, MARK_READ, {"p": world.plan_id}), "markMessagesRead")
+    late = await world.post(SERVICE_PROVIDER, EDIT, {"id": private, "body": "Time kl. 11"})
+    assert forbidden(late) == ("FORBIDDEN", "EDIT_WINDOW_CLOSED")
+
+    # Without recipientIds a correction reaches the same readers as the message it corrects.
+    variables = {"p": world.plan_id, "b": "Rettelse: kl. 11", "c": private}
+    fixed = ok(await world.post(SERVICE_PROVIDER, CORRECT, variables), "correction")
+    correction = fixed["postMessage"]
+    assert correction["recipients"] == [{"id": coordinator}]
+    assert correction["corrects"] == {"id": private, "body": "Time kl. 10"}
+    seen = ok(await world.post(COORDINATOR, WITH_CORRECTS, {"p": world.plan_id}), "read")
+    nodes = {e["node"]["id"]: e["node"] for e in seen["plan"]["messages"]["edges"]}
+    assert nodes[correction["id"]]["corrects"] == {"id": private, "body": "Time kl. 10"}
+    relative = ok(await world.post(RELATIVE, WITH_CORRECTS, {"p": world.plan_id}), "read")
+    assert correction["id"] not in {e["node"]["id"] for e in relative["plan"]["messages"]["edges"]}
+
+    # Sent on to someone the corrected message was not for: they see the correction, and
+    # the message it names is refused to them.
+    variables = {
+        "p": world.plan_id,
+        "b": "Til orientering: timen er flyttet",
+        "c": private,
+        "to": [coordinator, world.participant_ids[GUARDIAN]],
+    }
+    told = ok(await world.post(SERVICE_PROVIDER, CORRECT, variables), "correction")["postMessage"]
+    body = await world.post(GUARDIAN, WITH_CORRECTS, {"p": world.plan_id})
+    nodes = {e["node"]["id"]: e["node"] for e in body["data"]["plan"]["messages"]["edges"]}
+    assert nodes[told["id"]]["corrects"] is None
+    assert [(e["extensions"]["code"], e["extensions"]["reason"]) for e in body["errors"]] == [
+        ("FORBIDDEN", "NO_GRANT")
+    ]
+
+    # Only one's own message in the plan can be corrected.
+    group = await post(gateway.client, world.token(COORDINATOR), world.plan_id, "Fra koordinator")
+    for corrects in (group, str(uuid.uuid4()), "ikke-en-id"):
+        variables = {"p": world.plan_id, "b": "Rettelse", "c": corrects}
+        refused = await world.post(SERVICE_PROVIDER, CORRECT, variables)
+        assert error_codes(refused) == ["BAD_USER_INPUT"], corrects
+        assert refused["errors"][0]["extensions"]["field"] == "correctsId"
